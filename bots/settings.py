@@ -1,0 +1,101 @@
+"""Settings from the environment and ``.env``; names as in ARCHITECTURE.md.
+
+Secrets are ``SecretStr`` so that printing or logging settings never shows them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+from core.errors import ConfigurationError
+
+__all__ = ["Settings", "load_settings"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # -- chat API ------------------------------------------------------------------------
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_model: str = "gpt-4o-mini"
+    # "azure" sends the key as an ``api-key`` header and adds ``api-version``.
+    openai_api_type: Literal["openai", "azure"] = "openai"
+    openai_api_version: str = "2024-10-21"
+    openai_timeout_seconds: float = Field(60.0, gt=0)
+    openai_max_retries: int = Field(4, ge=0, le=10)
+    # Overall deadline for one answer, retries included.
+    openai_deadline_seconds: float = Field(180.0, gt=0)
+
+    # -- behaviour -------------------------------------------------------------------------
+    system_prompt: str = "You are a helpful assistant. Answer clearly and concisely."
+    persona_dir: Path | None = None
+    context_token_budget: int = Field(6000, ge=256)
+    max_reply_tokens: int | None = Field(None, ge=1)
+    max_input_chars: int = Field(8000, ge=1)
+    max_persona_chars: int = Field(4000, ge=1)
+    # 0 disables the limit.
+    user_messages_per_minute: int = Field(20, ge=0)
+    channel_daily_token_budget: int = Field(0, ge=0)
+
+    # -- storage --------------------------------------------------------------------------
+    database_url: str = "sqlite:///data/chatwright.db"
+
+    # -- Slack ----------------------------------------------------------------------------
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_reply_in_thread: bool = True
+    slack_ignore_other_bots: bool = True
+
+    # -- Discord --------------------------------------------------------------------------
+    discord_token: SecretStr | None = None
+    discord_api_url: str | None = None
+    discord_gateway_url: str | None = None
+    discord_shard_count: int | None = Field(None, ge=1)
+
+    # -- HTTP server and operations -------------------------------------------------------
+    http_host: str = "0.0.0.0"
+    http_port: int = Field(3000, ge=0, le=65535)
+    admin_user_ids: Annotated[frozenset[str], NoDecode] = frozenset()
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("admin_user_ids", mode="before")
+    @classmethod
+    def _split_admins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def slack_configured(self) -> bool:
+        return self.slack_bot_token is not None
+
+    @property
+    def discord_configured(self) -> bool:
+        return self.discord_token is not None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Load settings, turning validation errors into one actionable line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise ConfigurationError(
+            f"invalid setting {name}: {first['msg']} (check your environment or .env)"
+        ) from None

@@ -1,0 +1,144 @@
+"""The errors chatwright raises, and the short text a user is shown for each.
+
+    ChatwrightError
+    ├── ChatModelError              the chat API failed
+    │   ├── AuthenticationError     wrong or missing key (401/403)
+    │   ├── RateLimitedError        429 after retries; ``retry_after`` seconds
+    │   ├── ContextTooLongError     the context does not fit the model
+    │   ├── ModelUnavailableError   5xx, connection errors, timeouts after retries
+    │   └── MalformedResponseError  unparseable or cut-off response
+    ├── LimitExceeded               a limit from settings
+    │   ├── UserRateLimited         too many messages from one user; ``retry_after``
+    │   ├── DailyBudgetExceeded     the channel used its tokens for today
+    │   └── MessageTooLong          the incoming text is over the input limit
+    ├── CommandError                a command was misused; its text says how
+    │   └── PermissionDenied        only admins may do that here
+    ├── StoreError                  the database failed
+    └── ConfigurationError          settings are missing or invalid
+
+Library errors are translated at the boundary (``raise X(...) from exc``), so adapters
+only ever handle this tree: ``user_message(exc)`` for the user, the exception for the log.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ChatwrightError",
+    "ChatModelError",
+    "AuthenticationError",
+    "RateLimitedError",
+    "ContextTooLongError",
+    "ModelUnavailableError",
+    "MalformedResponseError",
+    "LimitExceeded",
+    "UserRateLimited",
+    "DailyBudgetExceeded",
+    "MessageTooLong",
+    "CommandError",
+    "PermissionDenied",
+    "StoreError",
+    "ConfigurationError",
+    "user_message",
+]
+
+
+class ChatwrightError(Exception):
+    """Base of every error chatwright raises on purpose."""
+
+    user_text = "Sorry, something went wrong on my side. Please try again."
+
+    def user_message(self) -> str:
+        return self.user_text
+
+
+class ChatModelError(ChatwrightError):
+    user_text = "Sorry, the language model failed to answer. Please try again."
+
+
+class AuthenticationError(ChatModelError):
+    user_text = "I can't reach the language model: its API key was refused. Please tell an admin."
+
+
+class RateLimitedError(ChatModelError):
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def user_message(self) -> str:
+        return "The language model is busy right now." + _try_again_in(self.retry_after)
+
+
+class ContextTooLongError(ChatModelError):
+    user_text = "This conversation is too long for the model. Use /forget to start afresh."
+
+
+class ModelUnavailableError(ChatModelError):
+    user_text = "The language model is unavailable right now. Please try again in a minute."
+
+
+class MalformedResponseError(ChatModelError):
+    user_text = "The language model sent an answer I couldn't read. Please try again."
+
+
+class LimitExceeded(ChatwrightError):
+    pass
+
+
+class UserRateLimited(LimitExceeded):
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def user_message(self) -> str:
+        return "You're sending messages faster than I can take them." + _try_again_in(
+            self.retry_after
+        )
+
+
+class DailyBudgetExceeded(LimitExceeded):
+    user_text = "This channel has used its token budget for today. It resets at midnight UTC."
+
+
+class MessageTooLong(LimitExceeded):
+    def __init__(self, length: int, limit: int) -> None:
+        super().__init__(f"message of {length} characters is over the limit of {limit}")
+        self.length = length
+        self.limit = limit
+
+    def user_message(self) -> str:
+        return f"That message is too long ({self.length:,} characters; the limit is {self.limit:,})."
+
+
+class CommandError(ChatwrightError):
+    """A misused command. Its message is written for the user and shown as it is."""
+
+    def user_message(self) -> str:
+        return str(self)
+
+
+class PermissionDenied(CommandError):
+    pass
+
+
+class StoreError(ChatwrightError):
+    user_text = "Sorry, I couldn't reach my memory. Please try again."
+
+
+class ConfigurationError(ChatwrightError):
+    """Settings are missing or invalid. Its message says what to set."""
+
+    def user_message(self) -> str:
+        return str(self)
+
+
+def user_message(exc: BaseException) -> str:
+    """The short, friendly text to show a user for ``exc``; never a traceback."""
+    if isinstance(exc, ChatwrightError):
+        return exc.user_message()
+    return ChatwrightError.user_text
+
+
+def _try_again_in(seconds: float | None) -> str:
+    if seconds is None or seconds <= 0:
+        return " Please try again shortly."
+    return f" Please try again in {max(1, round(seconds))} s."

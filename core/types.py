@@ -1,0 +1,178 @@
+"""Domain values shared by the engine, the store and the adapters.
+
+They are frozen: a value handed to the engine cannot change under it. Wire payloads of
+the platforms never reach this module; adapters translate them into these values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+__all__ = [
+    "WORKSPACE_DEFAULT",
+    "ChannelRef",
+    "ConversationRef",
+    "IncomingMessage",
+    "CommandRequest",
+    "CommandResult",
+    "Role",
+    "Turn",
+    "NewTurn",
+    "Persona",
+    "PersonaChange",
+    "Usage",
+    "UsageTotals",
+    "ChatMessage",
+    "ChatParams",
+]
+
+Role = Literal["system", "user", "assistant"]
+
+# The channel id under which a workspace-wide default persona is stored.
+WORKSPACE_DEFAULT = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRef:
+    """A channel: where personas and usage are kept. ``workspace`` is "" for none (a DM)."""
+
+    platform: str
+    workspace: str
+    channel: str
+
+    @property
+    def workspace_default(self) -> ChannelRef:
+        return ChannelRef(self.platform, self.workspace, WORKSPACE_DEFAULT)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRef:
+    """One conversation: a channel, and a thread inside it where the platform has those."""
+
+    platform: str
+    workspace: str
+    channel: str
+    thread: str = ""
+
+    @property
+    def channel_ref(self) -> ChannelRef:
+        return ChannelRef(self.platform, self.workspace, self.channel)
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingMessage:
+    """A normalised message that the bot should answer."""
+
+    conversation: ConversationRef
+    user_id: str
+    user_name: str
+    text: str
+    is_dm: bool = False
+    is_admin: bool = False
+    # The platform's id of this event, for answering it exactly once ("" when none).
+    event_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRequest:
+    """A platform-neutral command such as ``persona set <text>`` or ``forget``."""
+
+    conversation: ConversationRef
+    user_id: str
+    user_name: str
+    name: str
+    args: str = ""
+    is_dm: bool = False
+    is_admin: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    text: str
+    # Whether the command changed state (adapters may show changes publicly).
+    changed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NewTurn:
+    """A turn about to be stored."""
+
+    role: Literal["user", "assistant"]
+    content: str
+    tokens: int
+    author_id: str = ""
+    author_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """A stored turn of a conversation."""
+
+    id: int
+    role: Literal["user", "assistant"]
+    content: str
+    tokens: int
+    author_id: str
+    author_name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Persona:
+    """A system prompt, optionally with its own model and sampling parameters."""
+
+    system_prompt: str
+    name: str = ""
+    description: str = ""
+    model: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PersonaChange:
+    """One entry of the persona audit log. ``None`` means "no persona set" (the default)."""
+
+    channel: ChannelRef
+    actor_id: str
+    actor_name: str
+    before: Persona | None
+    after: Persona | None
+    changed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Tokens used by one model call."""
+
+    prompt_tokens: int
+    completion_tokens: int
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class UsageTotals:
+    today: Usage
+    total: Usage
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """One message of the context sent to the chat model."""
+
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatParams:
+    model: str
+    temperature: float | None = None
+    max_tokens: int | None = None
+    # Extra fields passed through to the API as they are (e.g. top_p).
+    extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
