@@ -1,0 +1,64 @@
+"""Composing the engine from settings: store, chat model, presets."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+
+from bots.settings import Settings
+from core.engine import Engine, EngineConfig
+from core.model.openai import OpenAIChatModel
+from core.model.retry import RetryPolicy
+from core.personas import load_presets
+from core.store import open_store
+from core.types import Persona
+
+__all__ = ["BUILTIN_PERSONAS", "build_model", "engine_config", "running_engine"]
+
+BUILTIN_PERSONAS = Path(__file__).with_name("personas")
+
+
+def build_model(settings: Settings) -> OpenAIChatModel:
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    return OpenAIChatModel(
+        base_url=settings.openai_base_url,
+        api_key=key,
+        model_default=settings.openai_model,
+        api_type=settings.openai_api_type,
+        api_version=settings.openai_api_version,
+        timeout=httpx.Timeout(settings.openai_timeout_seconds, connect=10.0),
+        retry=RetryPolicy(
+            max_attempts=settings.openai_max_retries + 1,
+            deadline=settings.openai_deadline_seconds,
+        ),
+    )
+
+
+def engine_config(settings: Settings) -> EngineConfig:
+    return EngineConfig(
+        default_persona=Persona(system_prompt=settings.system_prompt),
+        model=settings.openai_model,
+        context_token_budget=settings.context_token_budget,
+        max_reply_tokens=settings.max_reply_tokens,
+        max_input_chars=settings.max_input_chars,
+        max_persona_chars=settings.max_persona_chars,
+        user_messages_per_minute=settings.user_messages_per_minute,
+        channel_daily_token_budget=settings.channel_daily_token_budget,
+    )
+
+
+@asynccontextmanager
+async def running_engine(settings: Settings) -> AsyncIterator[Engine]:
+    """An engine with its store open and its model client ready; both closed on exit."""
+    directories = [BUILTIN_PERSONAS] + ([settings.persona_dir] if settings.persona_dir else [])
+    presets = load_presets(directories)
+    store = open_store(settings.database_url)
+    await store.open()
+    try:
+        async with build_model(settings) as model:
+            yield Engine(store=store, model=model, config=engine_config(settings), presets=presets)
+    finally:
+        await store.aclose()

@@ -1,0 +1,70 @@
+"""The ``chatwright`` command. Each subcommand lives in ``bots/cli_commands/<name>.py``.
+
+A subcommand module offers ``NAME``, ``HELP``, ``add_arguments(parser)`` and
+``run(args) -> int`` (an async ``run`` is awaited). Errors in chatwright's own tree
+end as one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import inspect
+import logging
+import sys
+from collections.abc import Sequence
+
+from core.errors import ChatwrightError
+
+__all__ = ["main", "build_parser"]
+
+_SUBCOMMANDS = ("run", "console", "doctor", "slack_manifest", "discord_invite")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chatwright",
+        description="An LLM assistant for Slack and Discord with memory and per-channel personas.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module_name in _SUBCOMMANDS:
+        module = importlib.import_module(f"bots.cli_commands.{module_name}")
+        command = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(command)
+        command.set_defaults(handler=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result = args.handler(args)
+        if inspect.isawaitable(result):
+            result = asyncio.run(result)
+        return int(result or 0)
+    except ChatwrightError as exc:
+        print(f"chatwright: {exc.user_message()}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("chatwright")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

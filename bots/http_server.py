@@ -1,0 +1,47 @@
+"""The bot's HTTP server: ``/healthz``, ``/metrics`` and any adapter routes (``/slack/events``)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+__all__ = ["HttpServer"]
+
+log = logging.getLogger(__name__)
+
+
+class HttpServer:
+    """An aiohttp server on ``host:port``; port 0 picks a free port (see ``port``)."""
+
+    def __init__(self, host: str, port: int, routes: Iterable[web.RouteDef] = ()) -> None:
+        self._host = host
+        self._port = port
+        self._app = web.Application(client_max_size=1024 * 1024)
+        self._app.add_routes([web.get("/healthz", _healthz), web.get("/metrics", _metrics), *routes])
+        self._runner: web.AppRunner | None = None
+        self.port = port
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self._app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self._host, self._port)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        log.info("HTTP server listening on %s:%s", self._host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+
+
+async def _healthz(_: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def _metrics(_: web.Request) -> web.Response:
+    body = generate_latest(REGISTRY)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -1,0 +1,252 @@
+"""The engine: answers messages with memory and personas, runs commands.
+
+Adapters call three things::
+
+    if await engine.claim_event(platform, event_id):    # once per platform event
+        async with engine.reply(message) as reply:       # ReplyStream
+            async for delta in reply:                    # text as the model writes it
+                ...
+            final_text = reply.text
+    result = await engine.run_command(request)           # CommandResult
+
+Errors are ``core.errors`` types; ``core.errors.user_message(exc)`` is what to show.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from types import TracebackType
+
+from core import metrics
+from core.commands import Commands
+from core.context import assemble, fit_newest, message_tokens
+from core.errors import ChatwrightError, DailyBudgetExceeded, MessageTooLong, UserRateLimited
+from core.limits import SlidingWindowLimiter
+from core.model.protocol import ChatModel
+from core.serial import KeyedLocks
+from core.store.protocol import Store
+from core.tokens import TokenCounter, default_counter
+from core.types import (
+    ChannelRef,
+    ChatParams,
+    CommandRequest,
+    CommandResult,
+    ConversationRef,
+    IncomingMessage,
+    NewTurn,
+    Persona,
+    Turn,
+    Usage,
+)
+
+__all__ = ["EngineConfig", "Engine", "ReplyStream"]
+
+log = logging.getLogger(__name__)
+
+# Turns are read from the store in pages of this size until the token budget is full.
+_HISTORY_PAGE = 64
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    default_persona: Persona
+    model: str
+    context_token_budget: int = 6000
+    max_reply_tokens: int | None = None
+    max_input_chars: int = 8000
+    max_persona_chars: int = 4000
+    user_messages_per_minute: int = 0
+    channel_daily_token_budget: int = 0
+
+
+def _utc_today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        model: ChatModel,
+        config: EngineConfig,
+        presets: Mapping[str, Persona] | None = None,
+        counter: TokenCounter | None = None,
+        today: Callable[[], date] = _utc_today,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.model = model
+        self.config = config
+        self.presets = dict(presets or {})
+        self.counter = counter or default_counter()
+        self._today = today
+        self._locks = KeyedLocks()
+        self._rate = SlidingWindowLimiter(config.user_messages_per_minute, 60.0, clock)
+        self.commands = Commands(
+            store, self.presets, self.persona_for, self._forget, today, config.max_persona_chars
+        )
+
+    async def claim_event(self, platform: str, event_id: str) -> bool:
+        """True the first time this platform event is seen; False for every repeat."""
+        if not event_id:
+            return True
+        return await self.store.claim_event(platform, event_id)
+
+    async def has_history(self, conversation: ConversationRef) -> bool:
+        """Whether the conversation has stored turns (e.g. the bot already answered there)."""
+        return bool(await self.store.recent_turns(conversation, 1))
+
+    def reply(self, message: IncomingMessage) -> ReplyStream:
+        """The answer to ``message`` as a stream of text deltas (see ``ReplyStream``)."""
+        return ReplyStream(self, message)
+
+    async def run_command(self, request: CommandRequest) -> CommandResult:
+        return await self.commands.run(request)
+
+    async def persona_for(self, channel: ChannelRef) -> tuple[Persona, str]:
+        """The persona in force in a channel, and where it comes from."""
+        persona = await self.store.get_persona(channel)
+        if persona is not None:
+            return persona, "set for this channel"
+        persona = await self.store.get_persona(channel.workspace_default)
+        if persona is not None:
+            return persona, "the workspace default"
+        return self.config.default_persona, "the built-in default"
+
+    # -- the reply pipeline -------------------------------------------------------------
+    async def _check_limits(self, message: IncomingMessage) -> None:
+        if len(message.text) > self.config.max_input_chars:
+            raise MessageTooLong(len(message.text), self.config.max_input_chars)
+        conv = message.conversation
+        wait = self._rate.acquire((conv.platform, conv.workspace, message.user_id))
+        if wait:
+            raise UserRateLimited(f"user {message.user_id} over the message rate", wait)
+        budget = self.config.channel_daily_token_budget
+        if budget:
+            used = await self.store.usage(conv.channel_ref, self._today())
+            if used.today.total_tokens >= budget:
+                raise DailyBudgetExceeded(f"channel {conv.channel} used {used.today.total_tokens}")
+
+    async def _stream(self, message: IncomingMessage, sink: ReplyStream) -> AsyncIterator[str]:
+        await self._check_limits(message)
+        async with self._locks.hold(message.conversation):
+            persona, _ = await self.persona_for(message.conversation.channel_ref)
+            user_tokens = self.counter.count(message.text)
+            history = await self._history(message, persona, user_tokens)
+            chat = assemble(persona.system_prompt, history, message.text)
+            # The user's message is stored before the model is asked, so a crash or
+            # a model failure never loses it; the answer is stored only when complete.
+            await self.store.add_turn(message.conversation, _user_turn(message, user_tokens))
+            started = time.perf_counter()
+            async for item in self.model.stream(chat, self._params(persona)):
+                if isinstance(item, Usage):
+                    sink.usage = item
+                elif item:
+                    sink.parts.append(item)
+                    yield item
+            metrics.MODEL_LATENCY.observe(time.perf_counter() - started)
+            await self._store_reply(message, sink, chat_tokens=_prompt_estimate(chat, self.counter))
+
+    async def _history(self, message: IncomingMessage, persona: Persona, user_tokens: int) -> list[Turn]:
+        """The newest turns that fit the budget, oldest first, read a page at a time."""
+        budget = (
+            self.config.context_token_budget
+            - message_tokens(self.counter, persona.system_prompt)
+            - user_tokens
+        )
+        taken: list[Turn] = []
+        before: int | None = None
+        while budget > 0:
+            page = await self.store.recent_turns(message.conversation, _HISTORY_PAGE, before)
+            fitted, budget = fit_newest(page[::-1], budget)
+            taken.extend(fitted)
+            if len(fitted) < len(page) or len(page) < _HISTORY_PAGE:
+                break
+            before = page[0].id
+        return taken[::-1]
+
+    def _params(self, persona: Persona) -> ChatParams:
+        return ChatParams(
+            model=persona.model or self.config.model,
+            temperature=persona.temperature,
+            max_tokens=persona.max_tokens or self.config.max_reply_tokens,
+        )
+
+    async def _store_reply(self, message: IncomingMessage, sink: ReplyStream, chat_tokens: int) -> None:
+        text = sink.text
+        usage = sink.usage or Usage(chat_tokens, self.counter.count(text))
+        sink.usage = usage
+        turn = NewTurn("assistant", text, usage.completion_tokens)
+        await self.store.add_reply(message.conversation, turn, usage, self._today())
+        metrics.REPLIES.labels(message.conversation.platform).inc()
+        metrics.TOKENS.labels("prompt").inc(usage.prompt_tokens)
+        metrics.TOKENS.labels("completion").inc(usage.completion_tokens)
+
+    async def _forget(self, request: CommandRequest) -> int:
+        # Waits for a reply in progress, so forgetting never races a half-stored answer.
+        async with self._locks.hold(request.conversation):
+            return await self.store.forget(request.conversation)
+
+
+class ReplyStream:
+    """An answer being written. Iterate it for text deltas; ``text`` holds what came.
+
+    Use it as ``async with engine.reply(msg) as reply:`` so that an adapter that stops
+    early (e.g. its platform failed) still releases the conversation at once.
+    """
+
+    __slots__ = ("_engine", "message", "parts", "usage", "_iterator")
+
+    def __init__(self, engine: Engine, message: IncomingMessage) -> None:
+        self._engine = engine
+        self.message = message
+        self.parts: list[str] = []
+        self.usage: Usage | None = None
+        self._iterator = self._run()
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self._iterator
+
+    async def __aenter__(self) -> ReplyStream:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._iterator.aclose()
+
+    async def _run(self) -> AsyncIterator[str]:
+        platform = self.message.conversation.platform
+        try:
+            async for delta in self._engine._stream(self.message, self):
+                yield delta
+        except ChatwrightError as exc:
+            metrics.ERRORS.labels(platform, type(exc).__name__).inc()
+            log.warning("reply failed in %s: %r", _where(self.message), exc)
+            raise
+        except Exception as exc:
+            metrics.ERRORS.labels(platform, type(exc).__name__).inc()
+            log.exception("unexpected error replying in %s", _where(self.message))
+            raise
+
+
+def _user_turn(message: IncomingMessage, tokens: int) -> NewTurn:
+    return NewTurn("user", message.text, tokens, message.user_id, message.user_name)
+
+
+def _prompt_estimate(chat: list, counter: TokenCounter) -> int:
+    return sum(message_tokens(counter, m.content) for m in chat)
+
+
+def _where(message: IncomingMessage) -> str:
+    conv = message.conversation
+    return f"{conv.platform}:{conv.workspace}/{conv.channel}/{conv.thread or '-'}"

@@ -1,0 +1,130 @@
+"""The SQLite schema, as an ordered list of migration steps.
+
+The database records how many steps it has had in ``PRAGMA user_version``; ``apply``
+runs the missing ones. Steps are append-only: once released, a step never changes, and
+a schema change is a new step at the end. A database that has had more steps than this
+code knows was written by a newer chatwright, and opening it is refused rather than
+risking writes the newer code would not expect.
+"""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from core.errors import StoreError
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "apply", "current_version"]
+
+# Each step is a tuple of statements, run one by one: ``executescript`` would commit the
+# surrounding transaction, and a step must land together with its version number.
+_INITIAL_SCHEMA = (
+    """
+    CREATE TABLE conversations (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        thread TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (platform, workspace, channel, thread)
+    )
+    """,
+    # AUTOINCREMENT: ids are never reused after ``forget``, as with a Postgres sequence,
+    # so an id seen by the engine always means the same turn.
+    """
+    CREATE TABLE turns (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        conversation_id INTEGER NOT NULL REFERENCES conversations (id),
+        role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+        content TEXT NOT NULL,
+        tokens INTEGER NOT NULL,
+        author_id TEXT NOT NULL,
+        author_name TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    )
+    """,
+    # "Newest N turns of a conversation" is a backwards range scan of this index.
+    "CREATE INDEX turns_by_conversation ON turns (conversation_id, id)",
+    """
+    CREATE TABLE personas (
+        platform TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        system_prompt TEXT NOT NULL,
+        name TEXT NOT NULL,
+        description TEXT NOT NULL,
+        model TEXT,
+        temperature REAL,
+        max_tokens INTEGER,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (platform, workspace, channel)
+    )
+    """,
+    """
+    CREATE TABLE persona_audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        platform TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        actor_id TEXT NOT NULL,
+        actor_name TEXT NOT NULL,
+        before TEXT,
+        after TEXT,
+        changed_at TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX persona_audit_by_channel ON persona_audit (platform, workspace, channel, id)",
+    """
+    CREATE TABLE processed_events (
+        platform TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        claimed_at TEXT NOT NULL,
+        PRIMARY KEY (platform, event_id)
+    )
+    """,
+    "CREATE INDEX processed_events_by_claimed_at ON processed_events (claimed_at)",
+    """
+    CREATE TABLE usage_daily (
+        platform TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        day TEXT NOT NULL,
+        prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL,
+        PRIMARY KEY (platform, workspace, channel, day)
+    )
+    """,
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_INITIAL_SCHEMA,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+async def current_version(db: aiosqlite.Connection) -> int:
+    async with db.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def apply(db: aiosqlite.Connection) -> int:
+    """Run the missing steps; returns the version reached.
+
+    Call it inside a write transaction (``BEGIN IMMEDIATE``), so that two processes
+    opening the same new file cannot both run step 1, and a failed step leaves nothing.
+    """
+    version = await current_version(db)
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"the database has schema version {version}, newer than the {SCHEMA_VERSION} "
+            "this chatwright knows; upgrade chatwright or point DATABASE_URL elsewhere"
+        )
+    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+        await _run_step(db, number, step)
+    return SCHEMA_VERSION
+
+
+async def _run_step(db: aiosqlite.Connection, number: int, step: tuple[str, ...]) -> None:
+    for statement in step:
+        await db.execute(statement)
+    # PRAGMA takes no parameters; ``number`` is an int we computed, never user input.
+    await db.execute(f"PRAGMA user_version = {int(number)}")
