@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import importlib
 import inspect
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -58,12 +57,6 @@ def _version() -> str:
         return version("chatwright")
     except PackageNotFoundError:
         return "unknown"
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
 
 
 if __name__ == "__main__":

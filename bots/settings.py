@@ -19,7 +19,12 @@ __all__ = ["Settings", "load_settings"]
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        # An empty line in .env (as in .env.example) means "not set", not "empty string".
+        env_ignore_empty=True,
+        extra="ignore",
+        case_sensitive=False,
     )
 
     # -- chat API ------------------------------------------------------------------------
@@ -79,6 +84,12 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    def secret_values(self) -> list[str]:
+        """The plain values of every secret that is set, for masking in logs."""
+        secrets = (self.openai_api_key, self.slack_bot_token, self.slack_app_token,
+                   self.slack_signing_secret, self.discord_token)
+        return [s.get_secret_value() for s in secrets if s is not None]
 
     @property
     def slack_configured(self) -> bool:

@@ -40,7 +40,12 @@ def open_store(database_url: str) -> Store:
 
 def _sqlite_path(rest: str) -> str:
     # After "sqlite:///" comes the path itself: "data/x.db", or "/abs/x.db" from "////".
-    path = unquote(rest.split("?", 1)[0])
+    if "?" in rest:
+        raise ConfigurationError(
+            "DATABASE_URL: options after '?' are not supported in a SQLite URL; "
+            "give only the file path, e.g. sqlite:///data/chatwright.db"
+        )
+    path = unquote(rest)
     if not path:
         raise ConfigurationError(
             "DATABASE_URL: a SQLite URL needs a file path, e.g. sqlite:///data/chatwright.db"

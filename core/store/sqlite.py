@@ -147,6 +147,11 @@ class SQLiteStore:
     def __repr__(self) -> str:
         return f"SQLiteStore({self._path!r})"
 
+    @property
+    def path(self) -> str:
+        """The database file, or ``":memory:"``."""
+        return self._path
+
     # -- lifecycle ---------------------------------------------------------------------
     async def open(self) -> None:
         async with self._lock:

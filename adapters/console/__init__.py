@@ -1,0 +1,3 @@
+from adapters.console.adapter import ConsoleAdapter, ConsoleConfig
+
+__all__ = ["ConsoleAdapter", "ConsoleConfig"]

@@ -1,0 +1,121 @@
+"""The Bolt ``AsyncApp`` and its thin handlers: translate, hand to the engine, return.
+
+Events are acknowledged by Bolt before the handler runs (``process_before_response``
+stays off); the handler only decides and spawns the answer as its own task, so the
+ack never waits for the model.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.admins import AdminDirectory
+from adapters.slack.commands import SLASH_COMMANDS, SlashCommand, command_request, ephemeral, response_for
+from adapters.slack.config import SlackConfig
+from adapters.slack.events import Answer, Ignore, MessageEvent, decide
+from adapters.slack.mrkdwn import escape
+from adapters.slack.replies import SlackReplier
+from adapters.slack.tasks import TaskSet
+from core import metrics
+from core.commands import parse_command_line
+from core.engine import Engine
+from core.errors import ChatwrightError, user_message
+from core.types import CommandRequest
+
+__all__ = ["build_app", "SlackHandlers"]
+
+log = logging.getLogger(__name__)
+
+
+def build_app(config: SlackConfig, engine: Engine, tasks: TaskSet) -> AsyncApp:
+    client = AsyncWebClient(token=config.bot_token, base_url=_with_slash(config.api_url))
+    app = AsyncApp(client=client, signing_secret=config.signing_secret, name="chatwright")
+    handlers = SlackHandlers(config, engine, client, tasks)
+    app.event("app_mention")(handlers.on_event)
+    app.event("message")(handlers.on_event)
+    for command in SLASH_COMMANDS:
+        app.command(command)(handlers.on_command)
+    app.error(handlers.on_error)
+    return app
+
+
+class SlackHandlers:
+    __slots__ = ("_config", "_engine", "_tasks", "_replier", "_admins")
+
+    def __init__(self, config: SlackConfig, engine: Engine, client: AsyncWebClient, tasks: TaskSet) -> None:
+        self._config = config
+        self._engine = engine
+        self._tasks = tasks
+        self._replier = SlackReplier(client, engine, interval=config.edit_interval)
+        self._admins = AdminDirectory(client, config.admin_user_ids, config.admin_cache_seconds)
+
+    async def on_event(self, body: dict[str, Any], event: MessageEvent, context: AsyncBoltContext) -> None:
+        metrics.EVENTS_RECEIVED.labels("slack").inc()
+        team_id = body.get("team_id") or context.team_id or ""
+        decision = decide(event, team_id=team_id, bot_user_id=context.bot_user_id or "", config=self._config)
+        if isinstance(decision, Ignore):
+            log.debug("ignoring %s event %s: %s", event.get("type"), body.get("event_id"), decision.reason)
+            return
+        self._tasks.spawn(self._answer(decision), name=f"slack-answer:{decision.claim_key}")
+
+    async def on_command(self, ack: AsyncAck, command: SlashCommand) -> None:
+        metrics.EVENTS_RECEIVED.labels("slack").inc()
+        try:
+            request = command_request(command, is_admin=await self._admins.is_admin(command["user_id"]))
+            await ack(**response_for(await self._engine.run_command(request)))
+        except Exception as exc:  # noqa: BLE001 - the user gets a short reason, the log the detail
+            _log_failure(exc, f"command {command.get('command')}")
+            await ack(**ephemeral(user_message(exc)))
+
+    async def on_error(self, error: Exception, body: dict[str, Any]) -> None:
+        log.error("unhandled error for Slack request %s", body.get("event_id") or body.get("command"), exc_info=error)
+
+    async def _answer(self, decision: Answer) -> None:
+        conversation = decision.message.conversation
+        if decision.needs_history and not await self._engine.has_history(conversation):
+            return
+        # Claimed before anything is posted: a retried or twin event stops here, also
+        # after a restart, because the claim is in the store.
+        if not await self._engine.claim_event("slack", decision.claim_key):
+            log.info("already answered %s", decision.claim_key)
+            return
+        command = parse_command_line(decision.message.text)
+        if command is None:
+            await self._replier.answer(decision.message, decision.target)
+        else:
+            await self._inline_command(decision, *command)
+
+    async def _inline_command(self, decision: Answer, name: str, args: str) -> None:
+        """``@bot /forget`` inside a thread: slash commands carry no thread, this does."""
+        message = decision.message
+        request = CommandRequest(
+            conversation=message.conversation,
+            user_id=message.user_id,
+            user_name=message.user_name,
+            name=name,
+            args=args,
+            is_dm=message.is_dm,
+            is_admin=await self._admins.is_admin(message.user_id),
+        )
+        try:
+            text = (await self._engine.run_command(request)).text
+        except Exception as exc:  # noqa: BLE001
+            _log_failure(exc, f"inline command /{name}")
+            text = user_message(exc)
+        await self._replier.post(decision.target, escape(text))
+
+
+def _log_failure(exc: Exception, what: str) -> None:
+    if isinstance(exc, ChatwrightError):
+        log.info("%s refused: %r", what, exc)
+    else:
+        log.error("%s failed", what, exc_info=exc)
+
+
+def _with_slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"

@@ -1,0 +1,32 @@
+"""What the Slack adapter needs to know, as one frozen value (adapters never read settings)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["SlackConfig", "DEFAULT_API_URL"]
+
+DEFAULT_API_URL = "https://slack.com/api/"
+
+
+@dataclass(frozen=True, slots=True)
+class SlackConfig:
+    """Tokens are kept out of ``repr`` so that logging a config never shows them."""
+
+    bot_token: str = field(repr=False)
+    signing_secret: str = field(default="", repr=False)
+    # Set: Socket Mode. Unset: HTTP mode at ``POST /slack/events``.
+    app_token: str = field(default="", repr=False)
+    api_url: str = DEFAULT_API_URL
+    reply_in_thread: bool = True
+    ignore_other_bots: bool = True
+    # Slack user ids that count as admins besides workspace admins and owners.
+    admin_user_ids: frozenset[str] = frozenset()
+    # About one chat.update per second per message is what Slack tolerates.
+    edit_interval: float = 1.0
+    # Admin status changes rarely; a minute keeps users.info calls low and revocations prompt.
+    admin_cache_seconds: float = 60.0
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.app_token)

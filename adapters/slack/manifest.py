@@ -1,0 +1,63 @@
+"""The Slack app manifest: exactly the scopes, events and commands chatwright uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.slack.commands import SLASH_COMMANDS
+
+__all__ = ["BOT_SCOPES", "BOT_EVENTS", "build_manifest"]
+
+BOT_SCOPES = (
+    "app_mentions:read",  # app_mention events
+    "channels:history",  # message.channels: follow-ups in public channel threads
+    "groups:history",  # message.groups: follow-ups in private channel threads
+    "im:history",  # message.im: direct messages
+    "chat:write",  # posting and updating answers
+    "commands",  # /persona, /forget, /usage
+    "users:read",  # users.info: is this user a workspace admin or owner?
+)
+BOT_EVENTS = ("app_mention", "message.channels", "message.groups", "message.im")
+
+
+def build_manifest(*, request_url: str | None = None, name: str = "chatwright") -> dict[str, Any]:
+    """Socket Mode when ``request_url`` is None; else HTTP mode at ``request_url``."""
+    return {
+        "display_information": {
+            "name": name,
+            "description": "An LLM assistant with memory and per-channel personas.",
+        },
+        "features": {
+            # The Messages tab lets people DM the bot.
+            "app_home": {"messages_tab_enabled": True, "messages_tab_read_only_enabled": False},
+            "bot_user": {"display_name": name, "always_online": True},
+            "slash_commands": [_command(c, request_url) for c in SLASH_COMMANDS],
+        },
+        "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
+        "settings": _settings(request_url),
+    }
+
+
+def _command(command: str, request_url: str | None) -> dict[str, Any]:
+    _, description, hint = SLASH_COMMANDS[command]
+    entry: dict[str, Any] = {"command": command, "description": description, "should_escape": False}
+    if hint:
+        entry["usage_hint"] = hint
+    if request_url:
+        entry["url"] = request_url
+    return entry
+
+
+def _settings(request_url: str | None) -> dict[str, Any]:
+    events: dict[str, Any] = {"bot_events": list(BOT_EVENTS)}
+    interactivity: dict[str, Any] = {"is_enabled": True}
+    if request_url:
+        events["request_url"] = request_url
+        interactivity["request_url"] = request_url
+    return {
+        "event_subscriptions": events,
+        "interactivity": interactivity,
+        "org_deploy_enabled": False,
+        "socket_mode_enabled": request_url is None,
+        "token_rotation_enabled": False,
+    }

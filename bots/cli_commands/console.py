@@ -1,0 +1,46 @@
+"""``chatwright console``: chat with the bot in a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from adapters.console import ConsoleAdapter, ConsoleConfig
+from bots.app import running_engine
+from bots.logs import configure_logging
+from bots.settings import load_settings
+
+NAME = "console"
+HELP = "chat with the bot in this terminal (memory persists across runs)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-admin", action="store_true", help="act as a non-admin user")
+    parser.add_argument("--channel", default="console", help="conversation name (default: console)")
+    parser.add_argument("--user", default=None, help="your display name (default: login name)")
+
+
+async def run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    configure_logging("WARNING", settings.secret_values())
+    name = args.user or _login_name()
+    config = ConsoleConfig(
+        user_id=f"console:{name}",
+        user_name=name,
+        channel=args.channel,
+        is_admin=not args.no_admin,
+        interactive=sys.stdin.isatty(),
+    )
+    async with running_engine(settings) as engine:
+        if config.interactive:
+            print("chatwright console — /help for commands, /quit or Ctrl-D to leave.")
+        await ConsoleAdapter(engine, config).run()
+    return 0
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "you"

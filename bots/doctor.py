@@ -1,0 +1,94 @@
+"""``chatwright doctor``'s checks: each returns a plain verdict, none raises."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from bots.app import BUILTIN_PERSONAS, build_model
+from bots.settings import Settings
+from core.errors import ChatwrightError
+from core.personas import load_presets
+from core.store import open_store
+from core.tokens import EstimatingCounter, default_counter
+
+__all__ = ["Check", "run_checks"]
+
+Status = Literal["ok", "warn", "fail", "skip"]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+
+
+async def run_checks(settings: Settings) -> list[Check]:
+    return [
+        await _database(settings),
+        await _chat_api(settings),
+        _tokens(),
+        _personas(settings),
+        _slack(settings),
+        _discord(settings),
+    ]
+
+
+async def _database(settings: Settings) -> Check:
+    try:
+        store = open_store(settings.database_url)
+        await store.open()
+        await store.aclose()
+    except ChatwrightError as exc:
+        return Check("database", "fail", f"{exc} (check DATABASE_URL)")
+    return Check("database", "ok", f"opened {settings.database_url}")
+
+
+async def _chat_api(settings: Settings) -> Check:
+    where = f"{settings.openai_base_url.rstrip('/')}/models"
+    # One attempt: a person is waiting for the verdict, and retries would only delay it.
+    try:
+        async with build_model(settings.model_copy(update={"openai_max_retries": 0})) as model:
+            models = await model.list_models()
+    except ChatwrightError as exc:
+        return Check("chat API", "fail", f"{exc} (check OPENAI_BASE_URL and OPENAI_API_KEY)")
+    if settings.openai_model not in models:
+        return Check(
+            "chat API", "warn",
+            f"reached {where}, but OPENAI_MODEL={settings.openai_model} is not among its "
+            f"{len(models)} models (fine for Azure deployments and some proxies)",
+        )
+    return Check("chat API", "ok", f"reached {where}; model {settings.openai_model} is available")
+
+
+def _tokens() -> Check:
+    if isinstance(default_counter(), EstimatingCounter):
+        return Check("token counting", "warn", "tiktoken encoding not cached: using a conservative estimate")
+    return Check("token counting", "ok", "exact, with tiktoken")
+
+
+def _personas(settings: Settings) -> Check:
+    directories = [BUILTIN_PERSONAS] + ([settings.persona_dir] if settings.persona_dir else [])
+    try:
+        presets = load_presets(directories)
+    except ChatwrightError as exc:
+        return Check("personas", "fail", exc.user_message())
+    return Check("personas", "ok", f"{len(presets)} presets: {', '.join(sorted(presets))}")
+
+
+def _slack(settings: Settings) -> Check:
+    if not settings.slack_configured:
+        return Check("slack", "skip", "not configured (SLACK_BOT_TOKEN unset)")
+    if settings.slack_app_token is not None:
+        return Check("slack", "ok", "Socket Mode (SLACK_APP_TOKEN set)")
+    if settings.slack_signing_secret is None:
+        return Check("slack", "fail", "HTTP mode needs SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for Socket Mode)")
+    return Check("slack", "ok", f"HTTP mode at http://{settings.http_host}:{settings.http_port}/slack/events")
+
+
+def _discord(settings: Settings) -> Check:
+    if not settings.discord_configured:
+        return Check("discord", "skip", "not configured (DISCORD_TOKEN unset)")
+    shards = f", {settings.discord_shard_count} shards" if settings.discord_shard_count else ""
+    return Check("discord", "ok", f"token set{shards}")

@@ -1,0 +1,118 @@
+"""Running the configured adapters together in one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+
+from aiohttp import web
+
+from adapters.protocol import Adapter
+from bots.app import running_engine
+from bots.http_server import HttpServer
+from bots.settings import Settings
+from core.engine import Engine
+from core.errors import ConfigurationError
+
+__all__ = ["NOTHING_CONFIGURED", "run_bot", "start_adapters"]
+
+log = logging.getLogger("chatwright")
+
+NOTHING_CONFIGURED = (
+    "no platform is configured: set SLACK_BOT_TOKEN (with SLACK_APP_TOKEN or "
+    "SLACK_SIGNING_SECRET) or DISCORD_TOKEN in the environment or .env; "
+    "to chat in a terminal, run `chatwright console`"
+)
+# Processed event ids are kept this long: far beyond any platform's retry window.
+_EVENT_RETENTION_SECONDS = 7 * 24 * 3600
+_PRUNE_EVERY_SECONDS = 3600
+
+
+async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run until ``stop`` is set (or SIGINT/SIGTERM). Raises if no adapter could start."""
+    if not (settings.slack_configured or settings.discord_configured):
+        raise ConfigurationError(NOTHING_CONFIGURED)
+    stop = stop or _stop_on_signals()
+    async with running_engine(settings) as engine:
+        adapters, routes = _build_adapters(settings, engine)
+        server = HttpServer(settings.http_host, settings.http_port, routes)
+        await server.start()
+        started: list[Adapter] = []
+        pruner = asyncio.create_task(_prune_events(engine), name="prune-events")
+        try:
+            started = await start_adapters(adapters)
+            if not started:
+                raise ConfigurationError("no platform could connect; see the errors above")
+            await stop.wait()
+        finally:
+            pruner.cancel()
+            await asyncio.gather(*(adapter.stop() for adapter in started), return_exceptions=True)
+            await server.stop()
+
+
+def _build_adapters(settings: Settings, engine: Engine) -> tuple[list[Adapter], list[web.RouteDef]]:
+    builders: list[tuple[str, Callable[[], tuple[Adapter, list[web.RouteDef]]]]] = []
+    if settings.slack_configured:
+        builders.append(("slack", lambda: _slack(settings, engine)))
+    if settings.discord_configured:
+        builders.append(("discord", lambda: (_discord(settings, engine), [])))
+    adapters: list[Adapter] = []
+    routes: list[web.RouteDef] = []
+    for name, build in builders:
+        try:
+            adapter, adapter_routes = build()
+        except ConfigurationError as exc:
+            log.error("%s is not started: %s", name, exc)
+            continue
+        adapters.append(adapter)
+        routes.extend(adapter_routes)
+    return adapters, routes
+
+
+def _slack(settings: Settings, engine: Engine) -> tuple[Adapter, list[web.RouteDef]]:
+    from bots.slack_wiring import build_slack
+
+    return build_slack(settings, engine)
+
+
+def _discord(settings: Settings, engine: Engine) -> Adapter:
+    from bots.discord_wiring import build_discord
+
+    return build_discord(settings, engine)
+
+
+async def start_adapters(adapters: list[Adapter]) -> list[Adapter]:
+    """Start all at once; one that fails is reported and left out, the others run on."""
+    results = await asyncio.gather(*(a.start() for a in adapters), return_exceptions=True)
+    started = []
+    for adapter, result in zip(adapters, results):
+        if isinstance(result, BaseException):
+            log.error("%s failed to connect: %s", adapter.name, _describe(result))
+        else:
+            log.info("%s connected", adapter.name)
+            started.append(adapter)
+    return started
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+async def _prune_events(engine: Engine) -> None:
+    while True:
+        try:
+            pruned = await engine.store.prune_events(_EVENT_RETENTION_SECONDS)
+            log.debug("pruned %d processed event ids", pruned)
+        except Exception:
+            log.exception("pruning processed event ids failed")
+        await asyncio.sleep(_PRUNE_EVERY_SECONDS)
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop

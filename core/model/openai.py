@@ -1,0 +1,454 @@
+"""The chat model behind any OpenAI-compatible Chat Completions API.
+
+OpenAI, Azure OpenAI, and local servers (Ollama, vLLM, llama.cpp) all speak it. This
+module holds the policy – auth, retries, the deadline, translating failures into
+``core.errors`` – while an ``httpx.AsyncClient`` moves the bytes; tests give that client
+an ``httpx.MockTransport`` or point it at a loopback fake server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import aclosing
+from types import TracebackType
+from typing import Any, Literal, Self
+
+import httpx
+
+from core.errors import (
+    AuthenticationError,
+    ChatModelError,
+    ConfigurationError,
+    ContextTooLongError,
+    MalformedResponseError,
+    ModelUnavailableError,
+    RateLimitedError,
+)
+from core.model.protocol import StreamItem
+from core.model.retry import RetryBudget, RetryPolicy, parse_retry_after
+from core.model.sse import DONE, SSEDecoder
+from core.types import ChatMessage, ChatParams, Usage
+
+__all__ = ["OpenAIChatModel"]
+
+logger = logging.getLogger(__name__)
+
+# Worth another try: the server is overloaded or briefly broken. Other 5xx (501, 505)
+# will not get better by asking again.
+_RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+# Worth another try: nothing reached the model, or the connection went away.
+# UnsupportedProtocol or LocalProtocolError are our own mistakes and stay as they are.
+_RETRYABLE_TRANSPORT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+# Servers disagree on the code, so the message is read too.
+_CONTEXT_CODES = frozenset({"context_length_exceeded", "string_above_max_length"})
+_CONTEXT_WORDS = re.compile(r"context[ _-]?(length|window)|maximum context", re.IGNORECASE)
+# Enough of a server's message to diagnose, not enough to flood a log line.
+_MAX_MESSAGE = 300
+
+_Redact = Callable[[str], str]
+
+
+class OpenAIChatModel:
+    """A ``ChatModel`` speaking ``POST {base_url}/chat/completions``."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str | None,
+        model_default: str | None = None,
+        api_type: Literal["openai", "azure"] = "openai",
+        api_version: str = "2024-10-21",
+        timeout: httpx.Timeout | float = 60.0,
+        retry: RetryPolicy = RetryPolicy(),
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        if api_type not in ("openai", "azure"):
+            raise ConfigurationError(f"unknown OPENAI_API_TYPE {api_type!r}: use openai or azure")
+        self._base_url = _checked_base_url(base_url)
+        # An empty key means "none": local servers are often configured with KEY="".
+        self._api_key = api_key or None
+        self._model_default = model_default
+        self._api_type = api_type
+        self._api_version = api_version
+        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._retry = retry
+        self._owns_client = client is None
+        self._client = httpx.AsyncClient(timeout=self._timeout) if client is None else client
+        self._closed = False
+
+    def __repr__(self) -> str:
+        # Written out by hand so that the key can never show up in a log.
+        return (
+            f"{type(self).__name__}(base_url={self._base_url!r}, "
+            f"api_type={self._api_type!r}, model_default={self._model_default!r})"
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Release connections; closes only a client this model created. Safe to repeat."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns_client:
+            await self._client.aclose()
+
+    # -- the ChatModel protocol ------------------------------------------------------------
+
+    async def stream(
+        self, messages: Sequence[ChatMessage], params: ChatParams
+    ) -> AsyncIterator[StreamItem]:
+        """Yield text deltas, then ``Usage`` if the server sent it.
+
+        Retries happen only before the first delta: once text is out, a retry would
+        repeat it, so a later failure raises instead.
+        """
+        body = self._body(messages, params, stream=True)
+        response = await self._send("POST", "/chat/completions", body, stream=True)
+        state = _StreamState(self._redact)
+        async with aclosing(self._payloads(response)) as payloads:
+            async for data in payloads:
+                for text in state.feed(data):
+                    yield text
+                if state.done:
+                    break
+        usage = state.finish()
+        if usage is not None:
+            yield usage
+
+    async def complete(
+        self, messages: Sequence[ChatMessage], params: ChatParams
+    ) -> tuple[str, Usage | None]:
+        """The whole answer at once (``stream: false``), with usage if the server sent it."""
+        body = self._body(messages, params, stream=False)
+        response = await self._send("POST", "/chat/completions", body)
+        return _completion(_json_object(response.text, "the answer", self._redact))
+
+    async def list_models(self) -> list[str]:
+        """The model ids the API offers (``GET {base_url}/models``)."""
+        response = await self._send("GET", "/models")
+        return _model_ids(_json_object(response.text, "the model list", self._redact))
+
+    # -- request -------------------------------------------------------------------------
+
+    def _body(
+        self, messages: Sequence[ChatMessage], params: ChatParams, *, stream: bool
+    ) -> dict[str, Any]:
+        # ``extra`` goes first so that it can add fields but not break the protocol.
+        body: dict[str, Any] = {**params.extra, "model": self._model(params)}
+        body["messages"] = [{"role": m.role, "content": m.content} for m in messages]
+        if params.temperature is not None:
+            body["temperature"] = params.temperature
+        if params.max_tokens is not None:
+            body["max_tokens"] = params.max_tokens
+        body["stream"] = stream
+        if stream:
+            body["stream_options"] = {"include_usage": True}
+        return body
+
+    def _model(self, params: ChatParams) -> str:
+        model = params.model or self._model_default
+        if not model:
+            raise ConfigurationError("no chat model is set: set OPENAI_MODEL")
+        return model
+
+    def _headers(self) -> dict[str, str]:
+        if self._api_key is None:
+            return {}
+        if self._api_type == "azure":
+            return {"api-key": self._api_key}
+        return {"Authorization": f"Bearer {self._api_key}"}
+
+    def _query(self) -> dict[str, str]:
+        return {"api-version": self._api_version} if self._api_type == "azure" else {}
+
+    def _request(
+        self, method: str, path: str, body: dict[str, Any] | None, budget: RetryBudget
+    ) -> httpx.Request:
+        return self._client.build_request(
+            method,
+            self._base_url + path,
+            json=body,
+            params=self._query(),
+            headers=self._headers(),
+            timeout=_within(self._timeout, budget.remaining()),
+        )
+
+    # -- sending with retries ----------------------------------------------------------------
+
+    async def _send(
+        self, method: str, path: str, body: dict[str, Any] | None = None, *, stream: bool = False
+    ) -> httpx.Response:
+        """Send with retries; return a 2xx response (body unread if ``stream``) or raise."""
+        if self._closed:
+            raise RuntimeError(f"{self!r} is closed")
+        budget = RetryBudget(self._retry)
+        while True:
+            budget.begin_attempt()
+            request = self._request(method, path, body, budget)
+            try:
+                response = await self._client.send(request, stream=stream)
+            except _RETRYABLE_TRANSPORT as exc:
+                await self._pause_or_raise(budget, self._unreachable(request, exc), None, exc)
+                continue
+            except httpx.TransportError as exc:
+                raise self._unreachable(request, exc) from exc
+            if response.is_success:
+                return response
+            error, retry_after = await self._status_error(response)
+            if response.status_code not in _RETRYABLE_STATUS:
+                raise error
+            await self._pause_or_raise(budget, error, retry_after)
+
+    async def _pause_or_raise(
+        self,
+        budget: RetryBudget,
+        error: ChatModelError,
+        retry_after: float | None,
+        cause: BaseException | None = None,
+    ) -> None:
+        delay = budget.next_delay(retry_after)
+        if delay is None:
+            raise error from cause
+        logger.warning(
+            "chat API call failed (%s); attempt %d of %d, retrying in %.2f s",
+            error, budget.attempts, self._retry.max_attempts, delay,
+        )
+        await self._retry.sleep(delay)
+
+    def _unreachable(self, request: httpx.Request, exc: httpx.TransportError) -> ChatModelError:
+        where = request.url.copy_with(query=None)
+        detail = self._redact(f"{type(exc).__name__}: {exc}".rstrip(": "))
+        if isinstance(exc, _RETRYABLE_TRANSPORT):
+            return ModelUnavailableError(f"no answer from the chat API at {where} ({detail})")
+        return ChatModelError(f"cannot send to the chat API at {where} ({detail})")
+
+    async def _status_error(self, response: httpx.Response) -> tuple[ChatModelError, float | None]:
+        """Read and close an error response, and say what it means."""
+        content = await _read_quietly(response)
+        message, code = _error_fields(content)
+        retry_after = _retry_after(response.headers)
+        error = _status_error(response.status_code, self._redact(message), code, retry_after)
+        return error, retry_after
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def _payloads(self, response: httpx.Response) -> AsyncIterator[str]:
+        """The data of each SSE event; transport failures mid-stream become our errors."""
+        decoder = SSEDecoder()
+        try:
+            async for chunk in response.aiter_bytes():
+                for data in decoder.feed(chunk):
+                    yield data
+            for data in decoder.close():
+                yield data
+        except httpx.TimeoutException as exc:
+            raise ModelUnavailableError("the chat API stopped sending in mid-answer") from exc
+        except httpx.HTTPError as exc:
+            detail = self._redact(f"{type(exc).__name__}: {exc}")
+            raise MalformedResponseError(f"the chat stream was cut off ({detail})") from exc
+        finally:
+            await response.aclose()
+
+    def _redact(self, text: str) -> str:
+        # Some servers and proxies echo the key they refused; it must not reach a log.
+        if self._api_key and self._api_key in text:
+            return text.replace(self._api_key, "[redacted]")
+        return text
+
+
+class _StreamState:
+    """What a chat stream has said so far, one ``data:`` payload at a time."""
+
+    __slots__ = ("_redact", "done", "finished", "usage")
+
+    def __init__(self, redact: _Redact) -> None:
+        self._redact = redact
+        self.done = False  # saw [DONE]
+        self.finished = False  # saw a finish_reason
+        self.usage: Usage | None = None
+
+    def feed(self, data: str) -> list[str]:
+        """Take one payload; return its non-empty text deltas."""
+        if data == DONE:
+            self.done = True
+            return []
+        chunk = _json_object(data, "a stream chunk", self._redact)
+        if "error" in chunk:
+            raise _stream_error(chunk, self._redact)
+        usage = _usage(chunk.get("usage"))
+        if usage is not None:
+            self.usage = usage
+            # The closing usage chunk may come without choices; any other chunk needs them.
+            if "choices" not in chunk:
+                return []
+        return self._texts(chunk)
+
+    def finish(self) -> Usage | None:
+        """At the end of the stream: the usage, unless the answer was cut off."""
+        if not (self.done or self.finished):
+            raise MalformedResponseError("the chat stream ended before [DONE]: answer cut off")
+        return self.usage
+
+    def _texts(self, chunk: dict[str, Any]) -> list[str]:
+        choices = chunk.get("choices")
+        if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
+            raise MalformedResponseError("a stream chunk has no valid choices")
+        texts = []
+        for choice in choices:
+            self.finished = self.finished or bool(choice.get("finish_reason"))
+            delta = choice.get("delta") or {}
+            content = delta.get("content") if isinstance(delta, dict) else None
+            # Only the first choice is the answer; extras (``n`` > 1) would interleave.
+            if isinstance(content, str) and content and choice.get("index", 0) == 0:
+                texts.append(content)
+        return texts
+
+
+# -- parsing helpers ---------------------------------------------------------------------------
+
+
+def _checked_base_url(base_url: str) -> str:
+    # Caught here, a typo in OPENAI_BASE_URL is one clear line at startup rather than
+    # a puzzling failure on the first message.
+    try:
+        scheme = httpx.URL(base_url).scheme
+    except httpx.InvalidURL as exc:
+        raise ConfigurationError(f"OPENAI_BASE_URL is not a valid URL: {exc}") from exc
+    if scheme not in ("http", "https"):
+        raise ConfigurationError("OPENAI_BASE_URL must start with http:// or https://")
+    return base_url.rstrip("/")
+
+
+def _within(timeout: httpx.Timeout, remaining: float) -> httpx.Timeout:
+    """``timeout`` with no phase allowed to run past the overall deadline."""
+    limit = max(remaining, 0.001)
+
+    def cap(seconds: float | None) -> float:
+        return limit if seconds is None else min(seconds, limit)
+
+    return httpx.Timeout(
+        connect=cap(timeout.connect), read=cap(timeout.read),
+        write=cap(timeout.write), pool=cap(timeout.pool),
+    )
+
+
+async def _read_quietly(response: httpx.Response) -> bytes:
+    # The status already says what went wrong; a broken error body must not hide it.
+    try:
+        return await response.aread()
+    except httpx.HTTPError:
+        return b""
+    finally:
+        await response.aclose()
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    # OpenAI also sends milliseconds, which are more precise than the standard header.
+    millis = parse_retry_after(headers.get("retry-after-ms"))
+    if millis is not None:
+        return millis / 1000
+    return parse_retry_after(headers.get("retry-after"))
+
+
+def _error_fields(content: bytes) -> tuple[str, str]:
+    """The message and code of an error body: OpenAI-shaped JSON, other JSON, or text."""
+    text = content.decode("utf-8", errors="replace").strip()
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return text[:_MAX_MESSAGE], ""
+    return _error_fields_of(payload, text)
+
+
+def _error_fields_of(payload: object, text: str) -> tuple[str, str]:
+    error = payload.get("error", payload) if isinstance(payload, dict) else payload
+    if isinstance(error, str):
+        return error[:_MAX_MESSAGE], ""
+    if not isinstance(error, dict):
+        return text[:_MAX_MESSAGE], ""
+    message = error.get("message") or error.get("detail") or text
+    code = error.get("code") or error.get("type") or ""
+    return str(message)[:_MAX_MESSAGE], str(code)
+
+
+def _is_context_error(code: str, message: str) -> bool:
+    return code in _CONTEXT_CODES or bool(_CONTEXT_WORDS.search(message))
+
+
+def _status_error(
+    status: int, message: str, code: str, retry_after: float | None
+) -> ChatModelError:
+    what = f"HTTP {status}: {message}" if message else f"HTTP {status}"
+    if status in (401, 403):
+        return AuthenticationError(f"the chat API refused the key ({what})")
+    if status == 429:
+        return RateLimitedError(f"the chat API is rate limiting ({what})", retry_after)
+    if status in (400, 413) and _is_context_error(code, message):
+        return ContextTooLongError(f"the context is too long for the model ({what})")
+    if status >= 500:
+        return ModelUnavailableError(f"the chat API failed ({what})")
+    return ChatModelError(f"the chat API rejected the request ({what})")
+
+
+def _stream_error(chunk: dict[str, Any], redact: _Redact) -> ChatModelError:
+    # Some servers (vLLM, proxies) report a failure as an error object inside the stream.
+    message, code = _error_fields_of(chunk, json.dumps(chunk)[:_MAX_MESSAGE])
+    message = redact(message)
+    if _is_context_error(code, message):
+        return ContextTooLongError(f"the context is too long for the model ({message})")
+    return ChatModelError(f"the chat API failed in mid-answer ({message})")
+
+
+def _json_object(text: str, what: str, redact: _Redact) -> dict[str, Any]:
+    try:
+        payload = json.loads(text)
+    except ValueError as exc:
+        snippet = redact(text[:80])
+        raise MalformedResponseError(f"{what} is not valid JSON: {snippet!r}") from exc
+    if not isinstance(payload, dict):
+        raise MalformedResponseError(f"{what} is not a JSON object")
+    return payload
+
+
+def _usage(payload: object) -> Usage | None:
+    # Usage is bookkeeping: an odd shape costs the numbers, never the answer.
+    if not isinstance(payload, dict):
+        return None
+    prompt, completion = payload.get("prompt_tokens"), payload.get("completion_tokens")
+    if isinstance(prompt, int) and isinstance(completion, int):
+        return Usage(prompt, completion)
+    return None
+
+
+def _completion(payload: dict[str, Any]) -> tuple[str, Usage | None]:
+    choices = payload.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise MalformedResponseError("the answer has no choices")
+    message = choices[0].get("message")
+    if not isinstance(message, dict):
+        raise MalformedResponseError("the answer's choice has no message")
+    content = message.get("content")
+    return (content if isinstance(content, str) else ""), _usage(payload.get("usage"))
+
+
+def _model_ids(payload: dict[str, Any]) -> list[str]:
+    data = payload.get("data")
+    if not isinstance(data, list):
+        raise MalformedResponseError("the model list has no data")
+    return [str(item["id"]) for item in data if isinstance(item, dict) and "id" in item]

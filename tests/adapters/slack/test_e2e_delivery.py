@@ -1,0 +1,130 @@
+"""End to end: retries, signatures, long and Markdown answers, failures, Slack 429s."""
+
+from __future__ import annotations
+
+import time
+
+import aiohttp
+import pytest
+from prometheus_client import REGISTRY
+
+from adapters.slack.mrkdwn import to_mrkdwn
+from adapters.slack.replies import MESSAGE_LIMIT
+from tests.adapters.slack.harness import dm, mention, slack_stack
+from tests.adapters.slack.test_e2e_conversations import _sentinel
+from tests.fakes.openai_server import Answer, Fail
+from tests.fakes.slack_api import FakeSlackAPI
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_retried_event_is_answered_once_also_after_a_restart(tmp_path):
+    event = mention("once please", "600.000001")
+    slack = FakeSlackAPI()
+    async with slack:
+        async with slack_stack(tmp_path, slack=slack) as stack:
+            await stack.send(event, event_id="EvSAME")
+            await stack.answer_in("C1", "600.000001")
+            for retry in (1, 2):
+                assert (await stack.send(event, event_id="EvSAME", retry_num=retry)).status == 200
+            await _sentinel(stack)
+        async with slack_stack(tmp_path, slack=slack) as restarted:
+            await restarted.send(event, event_id="EvSAME", retry_num=3)
+            await _sentinel(restarted)
+            assert [r["messages"][-1]["content"] for r in restarted.model.requests] == ["sentinel"]
+        assert slack.bot_texts("C1", "600.000001") == ["echo: once please"]
+
+
+@pytest.mark.parametrize("forgery", ["wrong secret", "stale timestamp"])
+async def test_forged_and_stale_signatures_are_rejected(tmp_path, forgery):
+    async with slack_stack(tmp_path) as stack:
+        options = {"secret": "not-the-secret"} if forgery == "wrong secret" else {"timestamp": time.time() - 600}
+        sent = await stack.send(dm("let me in", "700.000001"), **options)
+        command = await stack.sender.command("/persona", "set evil", secret="not-the-secret")
+        assert (sent.status, command.status) == (401, 401)
+        await _sentinel(stack)
+        assert stack.slack.bot_texts("D1") == []
+        assert len(stack.model.requests) == 1
+
+
+async def test_unsigned_request_is_rejected(tmp_path):
+    async with slack_stack(tmp_path) as stack, aiohttp.ClientSession() as session:
+        body = stack.sender.envelope(dm("no signature", "700.000002"))
+        async with session.post(stack.events_url, json=body) as response:
+            assert response.status == 401
+
+
+async def test_long_answer_with_code_block_arrives_whole_and_split(tmp_path):
+    code = "```python\n" + "\n".join(f"print('line {i}')" for i in range(120)) + "\n```"
+    prose = " ".join(f"word{i}" for i in range(4000))
+    answer = f"{prose}\n\n{code}\n\n{prose}"[:50_000].rsplit(" ", 1)[0]
+    assert len(answer) > 45_000
+    async with slack_stack(tmp_path) as stack:
+        stack.model.script(Answer(answer, chunk_size=2000))
+        await stack.send(mention("write a lot", "800.000001"))
+        texts = await stack.answer_in("C1", "800.000001", count=14, timeout=10)
+
+        assert all(len(text) <= MESSAGE_LIMIT for text in texts)
+        assert _squash("".join(texts)) == _squash(to_mrkdwn(answer))
+        with_code = [t for t in texts if "```" in t]
+        assert len(with_code) == 1 and with_code[0].count("```") == 2
+        assert "print('line 0')" in with_code[0] and "print('line 119')" in with_code[0]
+
+
+async def test_markdown_is_converted_to_mrkdwn(tmp_path):
+    async with slack_stack(tmp_path) as stack:
+        stack.model.script(Answer("# Plan\n**bold**, *it*, ~~no~~, [docs](https://x.dev) and `a<b`\n- one"))
+        await stack.send(dm("format", "810.000001"))
+        [text] = await stack.answer_in("D1", None)
+        assert text == "*Plan*\n*bold*, _it_, ~no~, <https://x.dev|docs> and `a&lt;b`\n• one"
+
+
+@pytest.mark.parametrize(
+    ("failure", "expected"),
+    [
+        (Fail(429, headers={"Retry-After": "7"}), "The language model is busy right now. Please try again in 7 s."),
+        (Fail(503, body={"error": {"message": "overloaded"}}), "The language model is unavailable right now."),
+        (Fail(400, body={"error": {"code": "context_length_exceeded", "message": "too long"}}), "Use /forget"),
+    ],
+)
+async def test_model_failure_becomes_a_short_friendly_message(tmp_path, failure, expected):
+    async with slack_stack(tmp_path) as stack:
+        stack.model.script(failure)
+        await stack.send(mention("hi", "820.000001"))
+        [text] = await stack.answer_in("C1", "820.000001")
+        assert text.startswith(":warning: ") and expected in text
+        assert "Traceback" not in text
+
+
+async def test_slack_429_on_update_is_waited_out(tmp_path):
+    async with slack_stack(tmp_path) as stack:
+        stack.slack.fail("chat.update", times=2, retry_after=1)
+        await stack.send(mention("hi", "830.000001"))
+        assert await stack.answer_in("C1", "830.000001") == ["echo: hi"]
+        updates = stack.slack.calls_of("chat.update")
+        assert len(updates) == 3
+        assert updates[2].at - updates[1].at >= 0.95  # Retry-After honoured
+
+
+async def test_one_failing_event_does_not_stop_the_app(tmp_path):
+    async with slack_stack(tmp_path) as stack:
+        stack.slack.fail("chat.postMessage", times=1, status=500, error="fatal_error")
+        await stack.send(dm("this one breaks", "840.000001"))
+        await stack.send(dm("this one works", "840.000002", channel="D2"))
+        assert await stack.answer_in("D2", None) == ["echo: this one works"]
+
+
+async def test_events_are_counted_in_metrics(tmp_path):
+    before = REGISTRY.get_sample_value("chatwright_events_received_total", {"platform": "slack"}) or 0
+    async with slack_stack(tmp_path) as stack, aiohttp.ClientSession() as session:
+        await stack.send(dm("count me", "850.000001"))
+        await stack.answer_in("D1", None)
+        async with session.get(f"http://127.0.0.1:{stack.server.port}/metrics") as response:
+            body = await response.text()
+    assert 'chatwright_events_received_total{platform="slack"}' in body
+    after = REGISTRY.get_sample_value("chatwright_events_received_total", {"platform": "slack"})
+    assert after >= before + 1
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split())

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bots.admins import listed_admins
+from bots.logs import RedactSecrets
+from bots.settings import Settings, load_settings
+from core.errors import ConfigurationError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    for name in list(Settings.model_fields):
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_env_example_as_dotenv_loads_with_defaults(tmp_path):
+    shutil.copy(ROOT / ".env.example", tmp_path / ".env")
+    settings = load_settings()
+    assert settings.openai_api_key is None and settings.max_reply_tokens is None
+    assert settings.http_port == 3000 and not settings.slack_configured
+
+
+def test_env_example_documents_every_setting():
+    documented = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), flags=re.M))
+    assert documented == {name.upper() for name in Settings.model_fields}
+
+
+def test_admin_ids_are_split_and_qualified(monkeypatch):
+    monkeypatch.setenv("ADMIN_USER_IDS", "slack:U1, discord:42 ,slack:U2")
+    settings = load_settings()
+    assert listed_admins(settings.admin_user_ids, "slack") == {"U1", "U2"}
+    assert listed_admins(settings.admin_user_ids, "discord") == {"42"}
+
+
+def test_invalid_value_is_one_line_naming_the_setting(monkeypatch):
+    monkeypatch.setenv("CONTEXT_TOKEN_BUDGET", "12")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith("invalid setting CONTEXT_TOKEN_BUDGET") and "\n" not in message
+
+
+def test_secrets_never_show_in_repr(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret-value")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-also-secret")
+    settings = load_settings()
+    assert "sk-very-secret-value" not in repr(settings) + str(settings)
+    assert set(settings.secret_values()) == {"sk-very-secret-value", "xoxb-also-secret"}
+
+
+def test_log_filter_masks_secrets_in_messages_and_tracebacks():
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "calling with %s", ("Bearer sk-abcdef123",), None)
+    try:
+        raise RuntimeError("token xoxb-123456 refused")
+    except RuntimeError:
+        import sys
+
+        record.exc_info = sys.exc_info()
+    RedactSecrets(["sk-abcdef123", "xoxb-123456"]).filter(record)
+    assert record.getMessage() == "calling with Bearer [redacted]"
+    assert "xoxb-123456" not in record.exc_text and "[redacted]" in record.exc_text

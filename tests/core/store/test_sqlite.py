@@ -1,0 +1,291 @@
+"""What only the SQLite store promises: durability, WAL, migrations, query plans, races.
+
+Everything runs on a real database file in ``tmp_path``; a second, plain ``sqlite3``
+connection plays the part of another process or of an operator's shell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from core.errors import StoreError
+from core.store import SQLiteStore, migrations
+from core.store.sqlite import _RECENT_TURNS
+from core.types import ConversationRef, NewTurn, Persona, Usage
+
+CONVERSATION = ConversationRef("slack", "T1", "C1", "1700000000.000100")
+CHANNEL = CONVERSATION.channel_ref
+DAY = date(2024, 5, 1)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "chatwright.db"
+
+
+@pytest.fixture
+async def store(db_path: Path) -> AsyncIterator[SQLiteStore]:
+    async with SQLiteStore(db_path) as opened:
+        yield opened
+
+
+RawConnect = Callable[[], sqlite3.Connection]
+
+
+@pytest.fixture
+def raw(db_path: Path) -> Iterator[Callable[[], sqlite3.Connection]]:
+    """Opens other connections to the same file, as a second process would have."""
+    opened: list[sqlite3.Connection] = []
+
+    def connect() -> sqlite3.Connection:
+        opened.append(sqlite3.connect(db_path, isolation_level=None))
+        return opened[-1]
+
+    yield connect
+    for connection in opened:
+        connection.close()
+
+
+def turns(count: int, prefix: str = "") -> list[NewTurn]:
+    return [NewTurn("user", f"{prefix}{i}", 1) for i in range(count)]
+
+
+# -- durability ------------------------------------------------------------------------
+
+
+async def test_everything_survives_close_and_reopen(db_path: Path) -> None:
+    async with SQLiteStore(db_path) as store:
+        await store.add_turn(CONVERSATION, NewTurn("user", "remember me", 2))
+        await store.add_reply(CONVERSATION, NewTurn("assistant", "ok", 1), Usage(7, 1), DAY)
+        await store.set_persona(CHANNEL, Persona("Be kind."), "U1", "ada")
+        assert await store.claim_event("slack", "Ev1") is True
+
+    async with SQLiteStore(db_path) as store:
+        assert [t.content for t in await store.recent_turns(CONVERSATION, 5)] == [
+            "remember me", "ok"
+        ]
+        assert (await store.usage(CHANNEL, DAY)).total == Usage(7, 1)
+        assert await store.get_persona(CHANNEL) == Persona("Be kind.")
+        assert await store.claim_event("slack", "Ev1") is False
+
+
+async def test_creates_the_parent_directory(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "store.db"
+
+    async with SQLiteStore(path):
+        pass
+
+    assert path.is_file()
+
+
+async def test_an_unopenable_path_is_a_store_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    store = SQLiteStore(tmp_path / "file" / "store.db")
+
+    with pytest.raises(StoreError, match="opening the database"):
+        await store.open()
+
+
+# -- connection settings ---------------------------------------------------------------
+
+
+async def test_the_file_is_in_wal_mode(store: SQLiteStore, raw: RawConnect) -> None:
+    assert raw().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+async def test_connection_pragmas(store: SQLiteStore) -> None:
+    db = store._db
+    assert db is not None
+    pragmas = {}
+    for name in ("foreign_keys", "synchronous", "busy_timeout"):
+        async with db.execute(f"PRAGMA {name}") as cursor:
+            pragmas[name] = (await cursor.fetchone())[0]
+
+    assert pragmas == {"foreign_keys": 1, "synchronous": 1, "busy_timeout": 5000}
+
+
+async def test_a_locked_database_becomes_a_store_error(db_path: Path, raw: RawConnect) -> None:
+    async with SQLiteStore(db_path, busy_timeout=0.05) as store:
+        other = raw()
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(StoreError, match="add_turn failed") as caught:
+                await store.add_turn(CONVERSATION, NewTurn("user", "x", 1))
+        finally:
+            other.execute("ROLLBACK")
+
+        assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
+        await store.add_turn(CONVERSATION, NewTurn("user", "works again", 1))
+
+
+# -- migrations ------------------------------------------------------------------------
+
+
+async def test_the_schema_version_is_recorded(store: SQLiteStore, raw: RawConnect) -> None:
+    tables = {row[0] for row in raw().execute("SELECT name FROM sqlite_master")}
+
+    assert raw().execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION
+    assert {"conversations", "turns", "personas", "persona_audit",
+            "processed_events", "usage_daily"} <= tables
+
+
+async def test_migrations_are_idempotent(db_path: Path) -> None:
+    for _ in range(3):
+        async with SQLiteStore(db_path) as store:
+            await store.add_turn(CONVERSATION, NewTurn("user", "x", 1))
+
+    async with SQLiteStore(db_path) as store:
+        assert len(await store.recent_turns(CONVERSATION, 10)) == 3
+        assert store._db is not None
+        assert await migrations.apply(store._db) == migrations.SCHEMA_VERSION
+
+
+async def test_a_database_from_a_newer_chatwright_is_refused(
+    db_path: Path, raw: RawConnect
+) -> None:
+    async with SQLiteStore(db_path):
+        pass
+    raw().execute(f"PRAGMA user_version = {migrations.SCHEMA_VERSION + 1}")
+    store = SQLiteStore(db_path)
+
+    with pytest.raises(StoreError, match="newer than"):
+        await store.open()
+    with pytest.raises(StoreError, match="not open"):
+        await store.recent_turns(CONVERSATION, 1)
+
+
+# -- cost of reading history -----------------------------------------------------------
+
+
+async def test_recent_turns_is_an_index_range_scan(
+    store: SQLiteStore, raw: RawConnect
+) -> None:
+    await store.seed_turns(CONVERSATION, turns(500))
+    params = (*_key(CONVERSATION), 2**63 - 1, 20)
+
+    plan = " | ".join(row[3] for row in raw().execute(
+        "EXPLAIN QUERY PLAN " + _RECENT_TURNS, params))
+
+    assert "SEARCH turns USING INDEX turns_by_conversation (conversation_id=? AND id<?)" in plan
+    assert "SCAN" not in plan
+    assert "TEMP B-TREE" not in plan
+
+
+async def test_recent_turns_costs_the_same_however_long_the_history(
+    store: SQLiteStore, raw: RawConnect
+) -> None:
+    short, long = ConversationRef("slack", "T1", "C1", "short"), CONVERSATION
+    await store.seed_turns(short, turns(40))
+    await store.seed_turns(long, turns(20_000))
+    last_long = (await store.recent_turns(long, 1))[0].id
+
+    steps = [
+        _vm_steps(raw(), (*_key(short), 2**63 - 1, 20)),
+        _vm_steps(raw(), (*_key(long), 2**63 - 1, 20)),
+        _vm_steps(raw(), (*_key(long), last_long - 10_000, 20)),
+    ]
+
+    assert max(steps) - min(steps) <= 2, steps
+
+
+def _key(conversation: ConversationRef) -> tuple[str, ...]:
+    return (conversation.platform, conversation.workspace, conversation.channel,
+            conversation.thread)
+
+
+def _vm_steps(connection: sqlite3.Connection, params: tuple[object, ...]) -> int:
+    """How many SQLite virtual-machine instructions the query runs: its cost, exactly."""
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0
+
+    connection.set_progress_handler(count, 1)
+    assert len(connection.execute(_RECENT_TURNS, params).fetchall()) == 20
+    return steps[0]
+
+
+# -- atomicity and races ---------------------------------------------------------------
+
+
+async def test_add_reply_is_all_or_nothing(store: SQLiteStore, raw: RawConnect) -> None:
+    raw().execute(
+        "CREATE TRIGGER fail_usage BEFORE INSERT ON usage_daily "
+        "BEGIN SELECT RAISE(ABORT, 'usage refused'); END"
+    )
+
+    with pytest.raises(StoreError, match="usage refused") as caught:
+        await store.add_reply(CONVERSATION, NewTurn("assistant", "x", 1), Usage(1, 1), DAY)
+
+    assert isinstance(caught.value.__cause__, sqlite3.Error)
+    assert await store.recent_turns(CONVERSATION, 10) == []
+
+
+async def test_set_persona_is_all_or_nothing(store: SQLiteStore, raw: RawConnect) -> None:
+    raw().execute(
+        "CREATE TRIGGER fail_audit BEFORE INSERT ON persona_audit "
+        "BEGIN SELECT RAISE(ABORT, 'audit refused'); END"
+    )
+
+    with pytest.raises(StoreError, match="audit refused"):
+        await store.set_persona(CHANNEL, Persona("x"), "U1", "ada")
+
+    assert await store.get_persona(CHANNEL) is None
+
+
+async def test_200_concurrent_add_turns_land_in_order(store: SQLiteStore) -> None:
+    conversations = [ConversationRef("slack", "T1", "C1", f"thread-{n}") for n in range(4)]
+
+    stored = await asyncio.gather(*(
+        store.add_turn(conversations[i % 4], NewTurn("user", str(i), 1)) for i in range(200)
+    ))
+
+    assert [t.id for t in stored] == sorted(t.id for t in stored)
+    for n, conversation in enumerate(conversations):
+        contents = [t.content for t in await store.recent_turns(conversation, 1000)]
+        assert contents == [str(i) for i in range(n, 200, 4)]
+
+
+async def test_one_of_50_racing_claims_wins(store: SQLiteStore) -> None:
+    results = await asyncio.gather(*(store.claim_event("slack", "Ev1") for _ in range(50)))
+
+    assert results.count(True) == 1
+
+
+async def test_one_claim_wins_across_two_connections(db_path: Path) -> None:
+    async with SQLiteStore(db_path) as first, SQLiteStore(db_path) as second:
+        results = await asyncio.gather(*(
+            store.claim_event("slack", "Ev1") for _ in range(25) for store in (first, second)
+        ))
+
+    assert results.count(True) == 1
+
+
+# -- seeding ---------------------------------------------------------------------------
+
+
+async def test_seed_turns_appends_in_order_after_existing_turns(store: SQLiteStore) -> None:
+    first = await store.add_turn(CONVERSATION, NewTurn("user", "first", 1))
+
+    # More than one executemany batch, from a one-shot iterator.
+    await store.seed_turns(CONVERSATION, iter(turns(25_000, prefix="s")))
+
+    newest = await store.recent_turns(CONVERSATION, 2)
+    assert [t.content for t in newest] == ["s24998", "s24999"]
+    oldest = await store.recent_turns(CONVERSATION, 5, before_id=first.id + 3)
+    assert [t.content for t in oldest] == ["first", "s0", "s1"]
+
+
+async def test_seed_turns_with_nothing_is_harmless(store: SQLiteStore) -> None:
+    dm = ConversationRef("discord", "", "D9")
+
+    await store.seed_turns(dm, [])
+
+    assert await store.recent_turns(dm, 5) == []

@@ -1,0 +1,480 @@
+"""A stateful fake Discord REST API and gateway on loopback, for end-to-end tests.
+
+It listens on 127.0.0.1 at a free port and plays Discord closely enough for the real
+discord.py client: ``GET /users/@me`` and ``/oauth2/applications/@me`` for login, the
+gateway handshake (HELLO, IDENTIFY, READY, heartbeat ACK, then GUILD_CREATE of one guild),
+message create/edit, typing, command sync, interaction callbacks and follow-up webhooks::
+
+    async with FakeDiscord() as discord:
+        settings = Settings(discord_token=discord.token, discord_api_url=discord.api_url,
+                            discord_gateway_url=discord.gateway_url)
+        ...
+        discord.send_message(GENERAL, MEMBER, "<@1000> hi", mentions=[BOT])
+        await discord.wait_for(lambda: discord.bot_messages(GENERAL))
+
+Like Discord without the privileged ``message_content`` intent, message content is sent
+only in DMs and in messages that mention the bot. Tests wait on state with ``wait_for``
+(an ``asyncio.Condition`` notified on every change), never with sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self
+
+from aiohttp import WSMsgType, web
+
+__all__ = [
+    "FakeDiscord",
+    "FakeUser",
+    "Recorded",
+    "SentMessage",
+    "BOT",
+    "ADMIN",
+    "MEMBER",
+    "OTHER_BOT",
+    "GUILD_ID",
+    "GENERAL",
+    "THREAD",
+    "DM_CHANNEL",
+    "MANAGE_GUILD",
+]
+
+_API_PREFIX = "/api/v10"
+_MESSAGE_CONTENT_INTENT = 1 << 15
+_PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | _MESSAGE_CONTENT_INTENT
+_EPHEMERAL = 1 << 6
+_EVERYONE_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 16)  # view, send, read history
+MANAGE_GUILD = 1 << 5
+_BODY = web.RequestKey("body", object)
+
+GUILD_ID = 500
+GENERAL = 600  # a text channel
+THREAD = 601  # a public thread inside GENERAL
+DM_CHANNEL = 700
+_ADMIN_ROLE = 510
+
+
+@dataclass(frozen=True)
+class FakeUser:
+    id: int
+    name: str
+    bot: bool = False
+    roles: tuple[int, ...] = ()
+
+    def payload(self) -> dict[str, Any]:
+        return {"id": str(self.id), "username": self.name, "discriminator": "0",
+                "avatar": None, "global_name": self.name, "bot": self.bot}
+
+    def member(self) -> dict[str, Any]:
+        return {"user": self.payload(), "roles": [str(r) for r in self.roles], "flags": 0,
+                "joined_at": "2024-01-01T00:00:00+00:00", "deaf": False, "mute": False}
+
+
+BOT = FakeUser(1000, "chatwright", bot=True)
+ADMIN = FakeUser(2001, "alice-admin", roles=(_ADMIN_ROLE,))
+MEMBER = FakeUser(2002, "bob-member")
+OTHER_BOT = FakeUser(3001, "other-bot", bot=True)
+
+
+@dataclass
+class Recorded:
+    """One REST request: method, path below ``/api/v10``, JSON body, when it arrived."""
+
+    method: str
+    path: str
+    body: Any
+    at: float
+
+
+@dataclass
+class SentMessage:
+    """A message the bot posted (in a channel or as an interaction follow-up)."""
+
+    id: int
+    channel_id: int
+    content: str
+    flags: int = 0
+    reference: int | None = None
+    edits: list[str] = field(default_factory=list)
+    payloads: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ephemeral(self) -> bool:
+        return bool(self.flags & _EPHEMERAL)
+
+
+class FakeDiscord:
+    """The fake. Attributes hold what the client did; methods make Discord do things."""
+
+    def __init__(self, token: str = "fake-bot-token") -> None:
+        self.token = token
+        self.api_url = ""
+        self.gateway_url = ""
+        self.requests: list[Recorded] = []
+        self.identifies: list[dict[str, Any]] = []
+        self.messages: dict[int, SentMessage] = {}
+        self.callbacks: list[dict[str, Any]] = []
+        self.synced_commands: list[dict[str, Any]] = []
+        self.typing: list[int] = []
+        self.heartbeats = 0
+        self._user_messages: dict[int, dict[str, Any]] = {}
+        self._dispatched: dict[int, dict[str, Any]] = {}
+        self._ids = itertools.count(10_000)
+        self._seq = itertools.count(1)
+        self._sockets: list[web.WebSocketResponse] = []
+        self._edit_limits: list[tuple[float, bool]] = []
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        app = web.Application(middlewares=[self._record])
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_route("*", _API_PREFIX + "/{path:.*}", self._rest)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.api_url = f"http://127.0.0.1:{port}{_API_PREFIX}"
+        self.gateway_url = f"ws://127.0.0.1:{port}/gateway"
+
+    async def stop(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    # -- what tests wait on and read -------------------------------------------------------
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+        """Wait until ``predicate()`` is truthy (re-checked on every change); return it."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
+        return predicate()
+
+    def bot_messages(self, channel_id: int) -> list[SentMessage]:
+        return [m for m in self.messages.values() if m.channel_id == channel_id]
+
+    def rest(self, method: str, path_part: str) -> list[Recorded]:
+        return [r for r in self.requests if r.method == method and path_part in r.path]
+
+    @property
+    def intents(self) -> int | None:
+        return self.identifies[-1]["intents"] if self.identifies else None
+
+    # -- making Discord do things ----------------------------------------------------------
+    def rate_limit_edits(self, count: int, retry_after: float, via_header: bool = True) -> None:
+        """Answer the next ``count`` message edits with 429 and ``retry_after`` seconds.
+
+        Real Discord sends a ``Via`` header, so discord.py waits and retries by itself;
+        without it discord.py takes the 429 for Cloudflare's and raises it at once.
+        """
+        self._edit_limits.extend([(retry_after, via_header)] * count)
+
+    def send_message(
+        self,
+        channel_id: int,
+        author: FakeUser,
+        content: str,
+        *,
+        mentions: tuple[FakeUser, ...] = (),
+        reply_to: int | None = None,
+        type_: int = 0,
+    ) -> int:
+        """Dispatch MESSAGE_CREATE as Discord would to a bot without message_content."""
+        message = self._user_message(channel_id, author, content, mentions, reply_to, type_)
+        visible = channel_id == DM_CHANNEL or any(u.id == BOT.id for u in mentions)
+        if not visible and not (self.intents or 0) & _MESSAGE_CONTENT_INTENT:
+            message = {**message, "content": ""}
+        self._dispatched[int(message["id"])] = message
+        self.dispatch("MESSAGE_CREATE", message)
+        return int(message["id"])
+
+    def replay_message(self, message_id: int) -> None:
+        """Dispatch the same MESSAGE_CREATE again, as after a gateway resume."""
+        self.dispatch("MESSAGE_CREATE", self._dispatched[message_id])
+
+    def send_command(
+        self, channel_id: int, user: FakeUser, name: str, options: list[dict[str, Any]] | None = None
+    ) -> int:
+        """Dispatch INTERACTION_CREATE for a slash command; returns the interaction id."""
+        interaction_id = next(self._ids)
+        self.dispatch("INTERACTION_CREATE", self._interaction(interaction_id, channel_id, user, name, options or []))
+        return interaction_id
+
+    def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        payload = {"op": 0, "t": event, "s": next(self._seq), "d": data}
+        for ws in self._sockets:
+            asyncio.get_running_loop().create_task(ws.send_json(payload))
+
+    # -- gateway ---------------------------------------------------------------------------
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        await ws.send_json({"op": 10, "d": {"heartbeat_interval": 45_000}})
+        async for frame in ws:
+            if frame.type != WSMsgType.TEXT:
+                break
+            await self._on_gateway_frame(ws, json.loads(frame.data))
+        if ws in self._sockets:
+            self._sockets.remove(ws)
+        return ws
+
+    async def _on_gateway_frame(self, ws: web.WebSocketResponse, frame: dict[str, Any]) -> None:
+        if frame["op"] == 1:
+            self.heartbeats += 1
+            await ws.send_json({"op": 11})
+        elif frame["op"] == 2:
+            await self._identify(ws, frame["d"])
+        await self._notify()
+
+    async def _identify(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
+        self.identifies.append(data)
+        if data.get("token") != self.token:
+            await ws.close(code=4004, message=b"Authentication failed.")
+            return
+        if data["intents"] & _PRIVILEGED_INTENTS:
+            await ws.close(code=4014, message=b"Disallowed intent(s).")
+            return
+        self._sockets.append(ws)
+        shard = data.get("shard", [0, 1])
+        await ws.send_json({"op": 0, "t": "READY", "s": next(self._seq), "d": self._ready(shard)})
+        await ws.send_json({"op": 0, "t": "GUILD_CREATE", "s": next(self._seq), "d": _guild()})
+
+    def _ready(self, shard: list[int]) -> dict[str, Any]:
+        return {
+            "v": 10, "user": BOT.payload(), "session_id": "fake-session", "shard": shard,
+            "resume_gateway_url": self.gateway_url, "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
+            "application": {"id": str(BOT.id), "flags": 0},
+        }
+
+    # -- REST ------------------------------------------------------------------------------
+    @web.middleware
+    async def _record(self, request: web.Request, handler: Callable[..., Any]) -> web.StreamResponse:
+        if request.path.startswith(_API_PREFIX):
+            body = await request.json() if request.can_read_body else None
+            path = request.path[len(_API_PREFIX):]
+            request[_BODY] = body
+            self.requests.append(Recorded(request.method, path, body, time.monotonic()))
+        return await handler(request)
+
+    async def _rest(self, request: web.Request) -> web.StreamResponse:
+        parts = request.path[len(_API_PREFIX):].strip("/").split("/")
+        # Interaction callbacks and webhooks authenticate by the token in their URL.
+        by_url = parts[0] in ("interactions", "webhooks")
+        if not by_url and request.headers.get("Authorization") != f"Bot {self.token}":
+            return _json({"message": "401: Unauthorized", "code": 0}, status=401)
+        response = self._route(request.method, parts, request[_BODY] or {})
+        await self._notify()
+        return response
+
+    def _route(self, method: str, parts: list[str], body: Any) -> web.Response:
+        for (route_method, pattern), handler in _ROUTES.items():
+            if route_method == method and _matches(pattern, parts):
+                return handler(self, parts, body)
+        return _json({"message": "404: Not Found", "code": 0}, status=404)
+
+    def _users_me(self, parts: list[str], body: Any) -> web.Response:
+        return _json(BOT.payload())
+
+    def _application(self, parts: list[str], body: Any) -> web.Response:
+        return _json({
+            "id": str(BOT.id), "name": BOT.name, "description": "", "icon": None, "bot_public": True,
+            "bot_require_code_grant": False, "owner": ADMIN.payload(), "verify_key": "0" * 64, "flags": 0,
+        })
+
+    def _gateway_bot(self, parts: list[str], body: Any) -> web.Response:
+        limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
+        return _json({"url": self.gateway_url, "shards": 1, "session_start_limit": limit})
+
+    def _create_message(self, parts: list[str], body: dict[str, Any]) -> web.Response:
+        channel_id = int(parts[1])
+        reference = (body.get("message_reference") or {}).get("message_id")
+        sent = self._record_sent(channel_id, body, int(reference) if reference else None)
+        return _json(self._bot_message_payload(sent))
+
+    def _edit_message(self, parts: list[str], body: dict[str, Any]) -> web.Response:
+        if self._edit_limits:
+            retry_after, via = self._edit_limits.pop(0)
+            headers = {"Retry-After": str(retry_after)}
+            if via:
+                headers["Via"] = "1.1 google"
+            data = {"message": "You are being rate limited.", "retry_after": retry_after, "global": False}
+            return _json(data, status=429, headers=headers)
+        sent = self.messages[int(parts[3])]
+        sent.payloads.append(body)
+        if "content" in body:
+            sent.content = body["content"]
+            sent.edits.append(body["content"])
+        return _json(self._bot_message_payload(sent))
+
+    def _typing(self, parts: list[str], body: Any) -> web.Response:
+        self.typing.append(int(parts[1]))
+        return web.Response(status=204)
+
+    def _sync_commands(self, parts: list[str], body: list[dict[str, Any]]) -> web.Response:
+        self.synced_commands = body
+        created = [
+            {"id": str(next(self._ids)), "application_id": str(BOT.id), "version": "1", "type": 1, **c}
+            for c in body
+        ]
+        return _json(created)
+
+    def _callback(self, parts: list[str], body: dict[str, Any]) -> web.Response:
+        self.callbacks.append(body)
+        data = body.get("data") or {}
+        interaction: dict[str, Any] = {"id": parts[1], "type": 2,
+                                       "response_message_loading": body["type"] == 5,
+                                       "response_message_ephemeral": bool(data.get("flags", 0) & _EPHEMERAL)}
+        resource: dict[str, Any] = {"type": body["type"]}
+        if body["type"] == 4:
+            sent = self._record_sent(0, data, None)
+            interaction["response_message_id"] = str(sent.id)
+            resource["message"] = self._bot_message_payload(sent)
+        return _json({"interaction": interaction, "resource": resource})
+
+    def _followup(self, parts: list[str], body: dict[str, Any]) -> web.Response:
+        sent = self._record_sent(0, body, None)
+        return _json(self._bot_message_payload(sent))
+
+    def _edit_original(self, parts: list[str], body: dict[str, Any]) -> web.Response:
+        sent = self._record_sent(0, body, None)
+        return _json(self._bot_message_payload(sent))
+
+    # -- payloads --------------------------------------------------------------------------
+    def _record_sent(self, channel_id: int, body: dict[str, Any], reference: int | None) -> SentMessage:
+        sent = SentMessage(next(self._ids), channel_id, body.get("content") or "",
+                           body.get("flags") or 0, reference, payloads=[body])
+        self.messages[sent.id] = sent
+        return sent
+
+    def _bot_message_payload(self, sent: SentMessage) -> dict[str, Any]:
+        return _message(sent.id, sent.channel_id or GENERAL, BOT, sent.content, flags=sent.flags)
+
+    def _user_message(
+        self, channel_id: int, author: FakeUser, content: str,
+        mentions: tuple[FakeUser, ...], reply_to: int | None, type_: int,
+    ) -> dict[str, Any]:
+        message = _message(next(self._ids), channel_id, author, content, mentions=mentions, type_=type_)
+        if reply_to is not None:
+            message["type"] = 19
+            message["message_reference"] = {"message_id": str(reply_to), "channel_id": str(channel_id)}
+            message["referenced_message"] = self._referenced(reply_to)
+        self._user_messages[int(message["id"])] = message
+        return message
+
+    def _referenced(self, message_id: int) -> dict[str, Any] | None:
+        if message_id in self.messages:
+            return self._bot_message_payload(self.messages[message_id])
+        return self._user_messages.get(message_id)
+
+    def _interaction(
+        self, interaction_id: int, channel_id: int, user: FakeUser, name: str, options: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "id": str(interaction_id), "application_id": str(BOT.id), "type": 2, "version": 1,
+            "token": f"itoken-{interaction_id}", "locale": "en-US", "attachment_size_limit": 8_388_608,
+            "app_permissions": str(_EVERYONE_PERMISSIONS), "entitlements": [],
+            "data": {"id": str(next(self._ids)), "name": name, "type": 1, "options": options},
+            "channel_id": str(channel_id), "channel": _channel_payload(channel_id),
+        }
+        if channel_id == DM_CHANNEL:
+            payload["user"] = user.payload()
+            payload["context"] = 1
+        else:
+            payload["guild_id"] = str(GUILD_ID)
+            payload["context"] = 0
+            permissions = _EVERYONE_PERMISSIONS | (MANAGE_GUILD if _ADMIN_ROLE in user.roles else 0)
+            payload["member"] = {**user.member(), "permissions": str(permissions)}
+        return payload
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+
+_ROUTES: dict[tuple[str, tuple[str, ...]], Callable[[FakeDiscord, list[str], Any], web.Response]] = {
+    ("GET", ("users", "@me")): FakeDiscord._users_me,
+    ("GET", ("oauth2", "applications", "@me")): FakeDiscord._application,
+    ("GET", ("applications", "@me")): FakeDiscord._application,
+    ("GET", ("gateway", "bot")): FakeDiscord._gateway_bot,
+    ("POST", ("channels", "*", "messages")): FakeDiscord._create_message,
+    ("PATCH", ("channels", "*", "messages", "*")): FakeDiscord._edit_message,
+    ("POST", ("channels", "*", "typing")): FakeDiscord._typing,
+    ("PUT", ("applications", "*", "commands")): FakeDiscord._sync_commands,
+    ("PUT", ("applications", "*", "guilds", "*", "commands")): FakeDiscord._sync_commands,
+    ("POST", ("interactions", "*", "*", "callback")): FakeDiscord._callback,
+    ("POST", ("webhooks", "*", "*")): FakeDiscord._followup,
+    ("PATCH", ("webhooks", "*", "*", "messages", "@original")): FakeDiscord._edit_original,
+    ("PATCH", ("webhooks", "*", "*", "messages", "*")): FakeDiscord._edit_original,
+}
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    # discord.py parses a body as JSON only when Content-Type is exactly application/json.
+    return web.Response(body=json.dumps(data).encode(), status=status,
+                        headers={"Content-Type": "application/json", **(headers or {})})
+
+
+def _matches(pattern: tuple[str, ...], parts: list[str]) -> bool:
+    return len(pattern) == len(parts) and all(p in ("*", part) for p, part in zip(pattern, parts))
+
+
+def _message(
+    message_id: int, channel_id: int, author: FakeUser, content: str, *,
+    mentions: tuple[FakeUser, ...] = (), type_: int = 0, flags: int = 0,
+) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "id": str(message_id), "channel_id": str(channel_id), "author": author.payload(),
+        "content": content, "type": type_, "timestamp": "2024-01-01T00:00:00+00:00",
+        "edited_timestamp": None, "tts": False, "mention_everyone": False, "pinned": False,
+        "mentions": [u.payload() for u in mentions], "mention_roles": [], "attachments": [],
+        "embeds": [], "flags": flags,
+    }
+    if channel_id != DM_CHANNEL:
+        message["guild_id"] = str(GUILD_ID)
+        message["member"] = {k: v for k, v in author.member().items() if k != "user"}
+    return message
+
+
+def _channel_payload(channel_id: int) -> dict[str, Any]:
+    if channel_id == DM_CHANNEL:
+        return {"id": str(DM_CHANNEL), "type": 1, "recipients": [MEMBER.payload()]}
+    if channel_id == THREAD:
+        return {"id": str(THREAD), "type": 11, "name": "a-thread", "guild_id": str(GUILD_ID),
+                "parent_id": str(GENERAL), "owner_id": str(MEMBER.id), "message_count": 0,
+                "member_count": 1, "thread_metadata": {
+                    "archived": False, "auto_archive_duration": 1440, "locked": False,
+                    "archive_timestamp": "2024-01-01T00:00:00+00:00"}}
+    return {"id": str(channel_id), "type": 0, "name": "general", "position": 0,
+            "guild_id": str(GUILD_ID), "permission_overwrites": [], "nsfw": False}
+
+
+def _guild() -> dict[str, Any]:
+    everyone = {"id": str(GUILD_ID), "name": "@everyone", "permissions": str(_EVERYONE_PERMISSIONS), "position": 0}
+    admins = {"id": str(_ADMIN_ROLE), "name": "admins", "permissions": str(MANAGE_GUILD), "position": 1}
+    return {
+        "id": str(GUILD_ID), "name": "Fake Guild", "owner_id": str(OTHER_BOT.id), "unavailable": False,
+        "member_count": 4, "large": False, "features": [], "emojis": [], "stickers": [],
+        "roles": [everyone, admins], "channels": [_channel_payload(GENERAL)],
+        "threads": [_channel_payload(THREAD)],
+        "members": [u.member() for u in (BOT, ADMIN, MEMBER, OTHER_BOT)],
+        "voice_states": [], "presences": [],
+    }

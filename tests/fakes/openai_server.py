@@ -1,0 +1,288 @@
+"""A stateful fake OpenAI-compatible chat API on loopback, for end-to-end tests.
+
+It serves ``POST /v1/chat/completions`` (SSE stream or JSON) and ``GET /v1/models`` on
+127.0.0.1 at a free port, records what it receives, and answers each request with the
+next scripted reply or, when the script is empty, with ``responder`` (an echo)::
+
+    async with FakeOpenAIServer() as server:
+        server.script(Fail(429, headers={"Retry-After": "0"}), Answer("hello"))
+        model = OpenAIChatModel(base_url=server.base_url, api_key="test-key")
+
+Replies: ``Answer`` (text, streamed in chunks), ``Fail`` (an HTTP error), ``Malformed``
+(a non-JSON data line), ``CutOff`` (connection closed before ``[DONE]``) and ``Hang``
+(no answer until ``stop()``). Waits use asyncio, so requests are served concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self
+
+from aiohttp import web
+
+__all__ = [
+    "Answer",
+    "Fail",
+    "Malformed",
+    "CutOff",
+    "Hang",
+    "Reply",
+    "FakeOpenAIServer",
+    "echo",
+]
+
+
+@dataclass
+class Answer:
+    """A normal answer."""
+
+    text: str
+    delay: float = 0.0  # seconds before the first byte (a slow model)
+    chunk_size: int = 8  # characters per SSE chunk
+    usage: tuple[int, int] | None = None  # (prompt, completion); None = about len // 4 + 1
+
+
+@dataclass
+class Fail:
+    """An HTTP error response; ``body`` is a JSON error object or raw text."""
+
+    status: int
+    body: dict[str, Any] | str = ""
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. {"Retry-After": "1"}
+
+
+@dataclass
+class Malformed:
+    """Some valid chunks, then a data line that is not JSON."""
+
+    text_before: str = "partial"
+
+
+@dataclass
+class CutOff:
+    """Some valid chunks, then the connection closes without ``[DONE]``."""
+
+    text_before: str = "partial"
+
+
+@dataclass
+class Hang:
+    """Never answers (for timeout tests); released when the server stops."""
+
+
+Reply = Answer | Fail | Malformed | CutOff | Hang
+
+
+def echo(body: dict[str, Any]) -> Reply:
+    """The default responder: ``echo: <last user message>``."""
+    users = [m for m in body.get("messages", []) if m.get("role") == "user"]
+    return Answer(f"echo: {users[-1].get('content', '') if users else ''}")
+
+
+class FakeOpenAIServer:
+    """The fake API. ``requests`` and ``headers_seen`` hold one entry per chat request.
+
+    Header names in ``headers_seen`` are lower-cased (``"authorization"``, ``"api-key"``).
+    ``api_key=None`` accepts any key or none; otherwise a wrong or missing key gets 401.
+    """
+
+    def __init__(
+        self, api_key: str | None = "test-key", models: Sequence[str] = ("fake-model",)
+    ) -> None:
+        self.api_key = api_key
+        self.models = list(models)
+        self.base_url = ""
+        self.requests: list[dict[str, Any]] = []
+        self.headers_seen: list[dict[str, str]] = []
+        self.responder: Callable[[dict[str, Any]], Reply] = echo
+        self._script: deque[Reply] = deque()
+        self._runner: web.AppRunner | None = None
+        self._stopping = asyncio.Event()
+
+    def script(self, *replies: Reply) -> None:
+        """The next requests get these replies in order; then ``responder`` answers again."""
+        self._script.extend(replies)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_get("/v1/models", self._models)
+        # A short shutdown grace: stop() has already released every waiting handler.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        self._stopping = asyncio.Event()
+        # Port 0: the OS picks a free port, read back below. A deep backlog lets a burst
+        # of concurrent clients connect at once.
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=1024)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.base_url = f"http://127.0.0.1:{port}/v1"
+
+    async def stop(self) -> None:
+        """Release hanging and delayed handlers, then shut down. Safe to repeat."""
+        self._stopping.set()
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # -- handlers ----------------------------------------------------------------------------
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self.requests.append(body)
+        self.headers_seen.append({name.lower(): value for name, value in request.headers.items()})
+        if not self._authorized(request):
+            return _unauthorized()
+        reply = self._script.popleft() if self._script else self.responder(body)
+        if isinstance(reply, Fail):
+            return _failure(reply)
+        if isinstance(reply, Hang):
+            await self._stopping.wait()
+            return web.Response(status=503, text="the fake server stopped")
+        if body.get("stream"):
+            return await self._stream(request, body, reply)
+        return await self._json(request, body, reply)
+
+    async def _models(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return _unauthorized()
+        data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.models]
+        return web.json_response({"object": "list", "data": data})
+
+    def _authorized(self, request: web.Request) -> bool:
+        if self.api_key is None:
+            return True
+        bearer = request.headers.get("Authorization") == f"Bearer {self.api_key}"
+        return bearer or request.headers.get("api-key") == self.api_key
+
+    async def _pause(self, seconds: float) -> None:
+        # An asyncio wait, not a sleep in a thread: concurrent requests overlap, and
+        # stop() cuts the wait short.
+        if seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(seconds):
+                    await self._stopping.wait()
+
+    # -- streaming answers -----------------------------------------------------------------
+
+    async def _stream(
+        self, request: web.Request, body: dict[str, Any], reply: Answer | Malformed | CutOff
+    ) -> web.StreamResponse:
+        if isinstance(reply, Answer):
+            await self._pause(reply.delay)
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
+        await response.prepare(request)
+        text = reply.text if isinstance(reply, Answer) else reply.text_before
+        size = reply.chunk_size if isinstance(reply, Answer) else 8
+        await _send(response, _chunk({"role": "assistant", "content": ""}))
+        for start in range(0, len(text), max(1, size)):
+            await _send(response, _chunk({"content": text[start : start + size]}))
+        if isinstance(reply, CutOff):
+            return _cut_off(request, response)
+        if isinstance(reply, Malformed):
+            await response.write(b'data: {"choices": [{"delta": {"content": "bro\n\n')
+        else:
+            await self._finish_stream(response, body, reply)
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
+    async def _finish_stream(
+        self, response: web.StreamResponse, body: dict[str, Any], reply: Answer
+    ) -> None:
+        await _send(response, _chunk({}, finish_reason="stop"))
+        if (body.get("stream_options") or {}).get("include_usage"):
+            usage = _usage(body, reply)
+            await _send(response, _chunk({}) | {"choices": [], "usage": usage})
+
+    # -- non-streaming answers --------------------------------------------------------------
+
+    async def _json(
+        self, request: web.Request, body: dict[str, Any], reply: Answer | Malformed | CutOff
+    ) -> web.StreamResponse:
+        if isinstance(reply, Malformed):
+            return web.Response(text="this is not JSON", content_type="application/json")
+        if isinstance(reply, CutOff):
+            response = web.StreamResponse(headers={"Content-Length": "1000"})
+            await response.prepare(request)
+            await response.write(b'{"choices": [')
+            return _cut_off(request, response)
+        await self._pause(reply.delay)
+        return web.json_response(_completion(body, reply))
+
+
+def _cut_off(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+    # Closing the transport (after flushing what was written) ends the body before its
+    # end: the client sees an incomplete chunked (or short) body, as when a proxy dies.
+    assert request.transport is not None
+    request.transport.close()
+    return response
+
+
+async def _send(response: web.StreamResponse, payload: dict[str, Any]) -> None:
+    await response.write(f"data: {json.dumps(payload)}\n\n".encode())
+
+
+def _chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+    choice = {"index": 0, "delta": delta, "finish_reason": finish_reason}
+    # With include_usage, OpenAI sends "usage": null on every chunk but the last.
+    return {
+        "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0,
+        "model": "fake-model", "choices": [choice], "usage": None,
+    }
+
+
+def _usage(body: dict[str, Any], reply: Answer) -> dict[str, int]:
+    if reply.usage is not None:
+        prompt, completion = reply.usage
+    else:
+        chars = sum(len(str(m.get("content", ""))) for m in body.get("messages", []))
+        prompt, completion = chars // 4 + 1, len(reply.text) // 4 + 1
+    return {"prompt_tokens": prompt, "completion_tokens": completion,
+            "total_tokens": prompt + completion}
+
+
+def _completion(body: dict[str, Any], reply: Answer) -> dict[str, Any]:
+    message = {"role": "assistant", "content": reply.text}
+    return {
+        "id": "chatcmpl-fake", "object": "chat.completion", "created": 0,
+        "model": body.get("model", "fake-model"),
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+        "usage": _usage(body, reply),
+    }
+
+
+def _failure(reply: Fail) -> web.Response:
+    if isinstance(reply.body, dict):
+        return web.json_response(reply.body, status=reply.status, headers=reply.headers)
+    return web.Response(status=reply.status, text=reply.body, headers=reply.headers)
+
+
+def _unauthorized() -> web.Response:
+    error = {
+        "message": "Incorrect API key provided.", "type": "invalid_request_error",
+        "param": None, "code": "invalid_api_key",
+    }
+    return web.json_response({"error": error}, status=401)

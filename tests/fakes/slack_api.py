@@ -1,0 +1,364 @@
+"""A stateful fake Slack Web API on loopback, and a sender of signed Slack requests.
+
+``FakeSlackAPI`` serves the Web API methods chatwright uses on 127.0.0.1 at a free port,
+keeps the messages it was sent (so ``conversations.replies`` shows them), records every
+call, and fails on demand::
+
+    async with FakeSlackAPI(admins={"UADMIN"}) as slack:
+        slack.fail("chat.update", times=2, status=429, retry_after=1)
+        ...                                    # point SLACK_API_URL at slack.base_url
+        await slack.wait_for(lambda: slack.thread("C1", "1.0001"), timeout=5)
+
+``SignedSender`` posts Events API and slash-command requests with valid (or, on
+request, forged or stale) ``v0`` signatures into a running HTTP endpoint.
+Tests wait on state through ``wait_for``, never on sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import parse_qsl, urlencode
+
+import aiohttp
+from aiohttp import web
+
+__all__ = ["Call", "Failure", "FakeSlackAPI", "SignedSender", "SentRequest", "sign"]
+
+BOT_TOKEN = "xoxb-test-token"
+SIGNING_SECRET = "test-signing-secret"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One Web API call as received."""
+
+    method: str
+    params: dict[str, Any]
+    at: float
+
+
+@dataclass
+class Failure:
+    status: int = 429
+    retry_after: float = 1.0
+    error: str = "ratelimited"
+
+
+@dataclass
+class _Message:
+    channel: str
+    ts: str
+    text: str
+    user: str
+    thread_ts: str | None = None
+    streaming: bool = False
+    history: list[str] = field(default_factory=list)
+
+
+class FakeSlackAPI:
+    """The fake Web API. ``calls`` holds every call; ``messages`` every message posted."""
+
+    def __init__(
+        self,
+        *,
+        team_id: str = "T1",
+        bot_user_id: str = "UBOT",
+        bot_id: str = "BBOT",
+        admins: set[str] | frozenset[str] = frozenset(),
+        owners: set[str] | frozenset[str] = frozenset(),
+        token: str = BOT_TOKEN,
+    ) -> None:
+        self.team_id = team_id
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.admins = set(admins)
+        self.owners = set(owners)
+        self.token = token
+        self.base_url = ""
+        self.calls: list[Call] = []
+        self.messages: dict[tuple[str, str], _Message] = {}
+        self.reactions: set[tuple[str, str, str]] = set()
+        self.statuses: list[dict[str, Any]] = []
+        self._failures: dict[str, list[Failure]] = {}
+        self._ts = itertools.count(1)
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+
+    # -- test controls ---------------------------------------------------------------------
+    def fail(self, method: str, times: int = 1, status: int = 429, retry_after: float = 1.0, error: str = "ratelimited") -> None:
+        """The next ``times`` calls of ``method`` fail (429 sends ``Retry-After``)."""
+        self._failures.setdefault(method, []).extend(Failure(status, retry_after, error) for _ in range(times))
+
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+        """Wait until ``predicate()`` is truthy (re-checked after every call); returns it."""
+        async with asyncio.timeout(timeout):
+            async with self._changed:
+                result = predicate()
+                while not result:
+                    await self._changed.wait()
+                    result = predicate()
+                return result
+
+    def calls_of(self, method: str) -> list[Call]:
+        return [call for call in self.calls if call.method == method]
+
+    def thread(self, channel: str, thread_ts: str) -> list[_Message]:
+        """Messages in a thread (the parent excluded), oldest first."""
+        found = [m for m in self.messages.values() if m.channel == channel and m.thread_ts == thread_ts]
+        return sorted(found, key=lambda m: float(m.ts))
+
+    def channel(self, channel: str) -> list[_Message]:
+        """Top-level messages of a channel, oldest first."""
+        found = [m for m in self.messages.values() if m.channel == channel and not m.thread_ts]
+        return sorted(found, key=lambda m: float(m.ts))
+
+    def bot_texts(self, channel: str, thread_ts: str | None = None) -> list[str]:
+        messages = self.thread(channel, thread_ts) if thread_ts else self.channel(channel)
+        return [m.text for m in messages if m.user == self.bot_user_id]
+
+    def new_ts(self) -> str:
+        return f"1700000000.{next(self._ts):06d}"
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._dispatch)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=1024)
+        await site.start()
+        self.base_url = f"http://127.0.0.1:{self._runner.addresses[0][1]}/api/"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.stop()
+
+    # -- the API -------------------------------------------------------------------------------
+    async def _dispatch(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await _params(request)
+        self.calls.append(Call(method, params, time.monotonic()))
+        try:
+            return self._respond(request, method, params)
+        finally:
+            async with self._changed:
+                self._changed.notify_all()
+
+    def _respond(self, request: web.Request, method: str, params: dict[str, Any]) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {self.token}" and params.get("token") != self.token:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        failures = self._failures.get(method)
+        if failures:
+            return _failure(failures.pop(0))
+        handler = _METHODS.get(method)
+        if handler is None:
+            return web.json_response({"ok": False, "error": "unknown_method"})
+        return web.json_response(handler(self, params))
+
+    def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": "https://fake.slack.com/", "team": "Fake", "user": "chatwright",
+                "team_id": self.team_id, "user_id": self.bot_user_id, "bot_id": self.bot_id}
+
+    def _post_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel, text = params.get("channel"), params.get("text", "")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        message = _Message(channel, self.new_ts(), text, self.bot_user_id, params.get("thread_ts") or None, history=[text])
+        self.messages[(channel, message.ts)] = message
+        return {"ok": True, "channel": channel, "ts": message.ts, "message": _wire(message)}
+
+    def _update(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self.messages.get((params.get("channel", ""), params.get("ts", "")))
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        message.text = params.get("text", "")
+        message.history.append(message.text)
+        return {"ok": True, "channel": message.channel, "ts": message.ts, "text": message.text}
+
+    def _delete(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self.messages.pop((params.get("channel", ""), params.get("ts", "")), None)
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        return {"ok": True, "channel": message.channel, "ts": message.ts}
+
+    def _start_stream(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not params.get("thread_ts"):
+            return {"ok": False, "error": "invalid_arguments"}
+        text = params.get("markdown_text", "")
+        message = _Message(params["channel"], self.new_ts(), text, self.bot_user_id, params["thread_ts"], True, [text])
+        self.messages[(message.channel, message.ts)] = message
+        return {"ok": True, "channel": message.channel, "ts": message.ts}
+
+    def _append_stream(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self.messages.get((params.get("channel", ""), params.get("ts", "")))
+        if message is None or not message.streaming:
+            return {"ok": False, "error": "message_not_in_streaming_state"}
+        message.text += params.get("markdown_text", "")
+        message.history.append(message.text)
+        return {"ok": True, "channel": message.channel, "ts": message.ts}
+
+    def _stop_stream(self, params: dict[str, Any]) -> dict[str, Any]:
+        result = self._append_stream(params)
+        if result["ok"]:
+            self.messages[(params["channel"], params["ts"])].streaming = False
+        return result
+
+    def _replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = params.get("channel", ""), params.get("ts", "")
+        parent = self.messages.get((channel, ts))
+        messages = ([parent] if parent else []) + self.thread(channel, ts)
+        return {"ok": True, "messages": [_wire(m) for m in messages], "has_more": False}
+
+    def _history(self, params: dict[str, Any]) -> dict[str, Any]:
+        messages = self.channel(params.get("channel", ""))[::-1]
+        return {"ok": True, "messages": [_wire(m) for m in messages], "has_more": False}
+
+    def _users_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        user = params.get("user", "")
+        if not user:
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "user": {"id": user, "team_id": self.team_id, "name": user.lower(),
+                "is_admin": user in self.admins or user in self.owners, "is_owner": user in self.owners,
+                "is_primary_owner": False, "is_bot": False}}
+
+    def _reaction(self, params: dict[str, Any], add: bool) -> dict[str, Any]:
+        key = (params.get("channel", ""), params.get("timestamp", ""), params.get("name", ""))
+        if (key in self.reactions) == add:
+            return {"ok": False, "error": "already_reacted" if add else "no_reaction"}
+        (self.reactions.add if add else self.reactions.discard)(key)
+        return {"ok": True}
+
+    def _set_status(self, params: dict[str, Any]) -> dict[str, Any]:
+        self.statuses.append(params)
+        return {"ok": True}
+
+
+_METHODS: dict[str, Callable[[FakeSlackAPI, dict[str, Any]], dict[str, Any]]] = {
+    "auth.test": FakeSlackAPI._auth_test,
+    "chat.postMessage": FakeSlackAPI._post_message,
+    "chat.update": FakeSlackAPI._update,
+    "chat.delete": FakeSlackAPI._delete,
+    "chat.startStream": FakeSlackAPI._start_stream,
+    "chat.appendStream": FakeSlackAPI._append_stream,
+    "chat.stopStream": FakeSlackAPI._stop_stream,
+    "conversations.replies": FakeSlackAPI._replies,
+    "conversations.history": FakeSlackAPI._history,
+    "users.info": FakeSlackAPI._users_info,
+    "reactions.add": lambda api, params: api._reaction(params, True),
+    "reactions.remove": lambda api, params: api._reaction(params, False),
+    "assistant.threads.setStatus": FakeSlackAPI._set_status,
+}
+
+
+async def _params(request: web.Request) -> dict[str, Any]:
+    """slack_sdk sends JSON for some methods and form data for others; accept both."""
+    body = await request.text()
+    params: dict[str, Any] = dict(request.query)
+    if request.content_type == "application/json" and body:
+        params.update(json.loads(body))
+    elif body:
+        params.update(parse_qsl(body, keep_blank_values=True))
+    return params
+
+
+def _failure(failure: Failure) -> web.Response:
+    headers = {"Retry-After": str(int(failure.retry_after)) if failure.retry_after == int(failure.retry_after) else str(failure.retry_after)}
+    return web.json_response({"ok": False, "error": failure.error}, status=failure.status, headers=headers)
+
+
+def _wire(message: _Message) -> dict[str, Any]:
+    wire = {"type": "message", "ts": message.ts, "text": message.text, "user": message.user}
+    if message.thread_ts:
+        wire["thread_ts"] = message.thread_ts
+    return wire
+
+
+# -- signed requests into the app --------------------------------------------------------------
+def sign(secret: str, timestamp: str, body: str) -> str:
+    base = f"v0:{timestamp}:{body}".encode()
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class SentRequest:
+    status: int
+    body: str
+    # Seconds from sending to the complete HTTP response (the ack).
+    elapsed: float
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+class SignedSender:
+    """Sends Events API and slash-command requests signed like Slack signs them."""
+
+    def __init__(self, url: str, secret: str = SIGNING_SECRET, team_id: str = "T1", bot_user_id: str = "UBOT") -> None:
+        self.url = url
+        self.secret = secret
+        self.team_id = team_id
+        self.bot_user_id = bot_user_id
+        self._session: aiohttp.ClientSession | None = None
+        self._ids = itertools.count(1)
+
+    async def __aenter__(self) -> Self:
+        # No connection limit: a benchmark burst opens hundreds at once.
+        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def event(self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None,
+                    secret: str | None = None, timestamp: float | None = None) -> SentRequest:
+        """Send an ``event_callback`` carrying ``event``; ``retry_num`` marks a redelivery."""
+        body = json.dumps(self.envelope(event, event_id))
+        headers = {"Content-Type": "application/json"}
+        if retry_num is not None:
+            headers["X-Slack-Retry-Num"] = str(retry_num)
+            headers["X-Slack-Retry-Reason"] = "http_timeout"
+        return await self._send(body, headers, secret, timestamp)
+
+    def envelope(self, event: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
+        return {
+            "token": "legacy-unused", "team_id": self.team_id, "api_app_id": "A1", "type": "event_callback",
+            "event": event, "event_id": event_id or f"Ev{next(self._ids):08d}", "event_time": int(time.time()),
+            "authorizations": [{"team_id": self.team_id, "user_id": self.bot_user_id, "is_bot": True}],
+        }
+
+    async def command(self, command: str, text: str = "", *, user_id: str = "U1", channel_id: str = "C1",
+                      secret: str | None = None) -> SentRequest:
+        form = {"command": command, "text": text, "user_id": user_id, "user_name": user_id.lower(),
+                "channel_id": channel_id, "channel_name": "directmessage" if channel_id.startswith("D") else "general",
+                "team_id": self.team_id, "team_domain": "fake", "api_app_id": "A1",
+                "response_url": "https://hooks.invalid/commands/1", "trigger_id": "1.2.3"}
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        return await self._send(urlencode(form), headers, secret, None)
+
+    async def _send(self, body: str, headers: dict[str, str], secret: str | None, timestamp: float | None) -> SentRequest:
+        assert self._session is not None, "use SignedSender as an async context manager"
+        stamp = str(int(timestamp if timestamp is not None else time.time()))
+        headers = {**headers, "X-Slack-Request-Timestamp": stamp,
+                   "X-Slack-Signature": sign(secret or self.secret, stamp, body)}
+        started = time.perf_counter()
+        async with self._session.post(self.url, data=body.encode(), headers=headers) as response:
+            text = await response.text()
+        return SentRequest(response.status, text, time.perf_counter() - started)
