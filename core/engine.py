@@ -32,6 +32,7 @@ from core.store.protocol import Store
 from core.tokens import TokenCounter, default_counter
 from core.types import (
     ChannelRef,
+    ChatMessage,
     ChatParams,
     CommandRequest,
     CommandResult,
@@ -150,7 +151,7 @@ class Engine:
                     sink.parts.append(item)
                     yield item
             metrics.MODEL_LATENCY.observe(time.perf_counter() - started)
-            await self._store_reply(message, sink, chat_tokens=_prompt_estimate(chat, self.counter))
+            await self._store_reply(message, sink, chat)
 
     async def _history(self, message: IncomingMessage, persona: Persona, user_tokens: int) -> list[Turn]:
         """The newest turns that fit the budget, oldest first, read a page at a time."""
@@ -177,9 +178,12 @@ class Engine:
             max_tokens=persona.max_tokens or self.config.max_reply_tokens,
         )
 
-    async def _store_reply(self, message: IncomingMessage, sink: ReplyStream, chat_tokens: int) -> None:
+    async def _store_reply(
+        self, message: IncomingMessage, sink: ReplyStream, chat: list[ChatMessage]
+    ) -> None:
         text = sink.text
-        usage = sink.usage or Usage(chat_tokens, self.counter.count(text))
+        # Local servers may send no usage; then we count ourselves.
+        usage = sink.usage or Usage(_prompt_estimate(chat, self.counter), self.counter.count(text))
         sink.usage = usage
         turn = NewTurn("assistant", text, usage.completion_tokens)
         await self.store.add_reply(message.conversation, turn, usage, self._today())
@@ -243,7 +247,7 @@ def _user_turn(message: IncomingMessage, tokens: int) -> NewTurn:
     return NewTurn("user", message.text, tokens, message.user_id, message.user_name)
 
 
-def _prompt_estimate(chat: list, counter: TokenCounter) -> int:
+def _prompt_estimate(chat: list[ChatMessage], counter: TokenCounter) -> int:
     return sum(message_tokens(counter, m.content) for m in chat)
 
 

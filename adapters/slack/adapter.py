@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from adapters.slack.app import build_app
 from adapters.slack.config import SlackConfig
+from adapters.slack.errors import slack_error
 from adapters.slack.tasks import TaskSet
 from core.engine import Engine
 from core.errors import ConfigurationError
@@ -70,7 +71,7 @@ class SlackAdapter:
             response = await self.app.client.auth_test()
         except SlackApiError as exc:
             raise ConfigurationError(
-                f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')}); "
+                f"SLACK_BOT_TOKEN was refused by Slack ({slack_error(exc)}); "
                 "set it to the app's Bot User OAuth Token (xoxb-…)"
             ) from None
         return dict(response.data)  # type: ignore[arg-type]

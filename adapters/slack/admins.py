@@ -11,6 +11,8 @@ from collections.abc import Callable
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.errors import slack_error
+
 __all__ = ["AdminDirectory"]
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,7 @@ class AdminDirectory:
             async with asyncio.timeout(self._timeout):
                 response = await self._client.users_info(user=user_id)
         except SlackApiError as exc:
-            log.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
+            log.warning("users.info failed for %s: %s", user_id, slack_error(exc))
             return None
         except TimeoutError:
             log.warning("users.info for %s took over %s s; treating as not an admin", user_id, self._timeout)

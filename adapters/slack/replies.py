@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.common.splitting import split_message
 from adapters.common.throttle import EditRateLimited, ThrottledEditor
+from adapters.slack.errors import retry_after
 from adapters.slack.events import ReplyTarget
 from adapters.slack.mrkdwn import preview, to_mrkdwn
 from core.engine import Engine
@@ -82,7 +83,7 @@ class SlackReplier:
                 )
                 return str(response["ts"])
             except SlackApiError as exc:
-                wait = _retry_after(exc)
+                wait = retry_after(exc)
                 if wait is None or attempt == _POST_ATTEMPTS - 1:
                     raise
                 await asyncio.sleep(wait)
@@ -120,21 +121,8 @@ class SlackReplier:
         try:
             await self._client.chat_update(channel=channel, ts=ts, text=text)
         except SlackApiError as exc:
-            wait = _retry_after(exc)
+            wait = retry_after(exc)
             if wait is None:
                 raise
             raise EditRateLimited(wait) from exc
 
-
-def _retry_after(exc: SlackApiError) -> float | None:
-    """Seconds to wait when Slack answered 429; None for any other failure."""
-    response = exc.response
-    if response is None or response.status_code != 429:
-        return None
-    headers = {k.lower(): v for k, v in (response.headers or {}).items()}
-    value = headers.get("retry-after", "1")
-    value = value[0] if isinstance(value, list) else value
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return 1.0

@@ -34,6 +34,10 @@ from core.types import ChatMessage, ChatParams, Usage
 
 __all__ = ["OpenAIChatModel"]
 
+# httpx allows 100 connections by default; beyond that, an answer in one channel would
+# wait for answers in other channels to finish. Concurrency is bounded by conversations.
+_POOL_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+
 logger = logging.getLogger(__name__)
 
 # Worth another try: the server is overloaded or briefly broken. Other 5xx (501, 505)
@@ -77,7 +81,9 @@ class OpenAIChatModel:
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._retry = retry
         self._owns_client = client is None
-        self._client = httpx.AsyncClient(timeout=self._timeout) if client is None else client
+        self._client = (
+            httpx.AsyncClient(timeout=self._timeout, limits=_POOL_LIMITS) if client is None else client
+        )
         self._closed = False
 
     def __repr__(self) -> str:
@@ -233,7 +239,7 @@ class OpenAIChatModel:
 
     def _unreachable(self, request: httpx.Request, exc: httpx.TransportError) -> ChatModelError:
         where = request.url.copy_with(query=None)
-        detail = self._redact(f"{type(exc).__name__}: {exc}".rstrip(": "))
+        detail = self._redact(_describe(exc))
         if isinstance(exc, _RETRYABLE_TRANSPORT):
             return ModelUnavailableError(f"no answer from the chat API at {where} ({detail})")
         return ChatModelError(f"cannot send to the chat API at {where} ({detail})")
@@ -260,7 +266,7 @@ class OpenAIChatModel:
         except httpx.TimeoutException as exc:
             raise ModelUnavailableError("the chat API stopped sending in mid-answer") from exc
         except httpx.HTTPError as exc:
-            detail = self._redact(f"{type(exc).__name__}: {exc}")
+            detail = self._redact(_describe(exc))
             raise MalformedResponseError(f"the chat stream was cut off ({detail})") from exc
         finally:
             await response.aclose()
@@ -321,6 +327,11 @@ class _StreamState:
 
 
 # -- parsing helpers ---------------------------------------------------------------------------
+
+
+def _describe(exc: BaseException) -> str:
+    # httpx timeouts often have an empty message; the class name still tells the story.
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def _checked_base_url(base_url: str) -> str:

@@ -1,0 +1,106 @@
+"""Unit tests of the Discord adapter's small pure parts."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace as NS
+
+import discord
+import pytest
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from adapters.discord.client import build_client, chatwright_intents
+from adapters.discord.commands import command_request, persona_args
+from adapters.discord.config import DiscordConfig
+from adapters.discord.endpoints import use_endpoints
+from adapters.discord.errors import DiscordUnavailable, startup_error
+from adapters.discord.permissions import is_admin
+from adapters.discord.replies import NO_MENTIONS, preview
+from adapters.discord.tasks import BackgroundTasks
+from core.errors import ConfigurationError
+
+
+def test_preview_cuts_at_the_limit_with_an_ellipsis() -> None:
+    assert preview("short") == "short"
+    cut = preview("x" * 2500)
+    assert len(cut) == 2000 and cut.endswith("…")
+
+
+def test_no_mentions_is_discords_none() -> None:
+    assert NO_MENTIONS.to_dict() == {"parse": [], "replied_user": False}
+
+
+def test_is_admin() -> None:
+    assert is_admin(1, discord.Permissions(manage_guild=True), frozenset())
+    assert is_admin(1, discord.Permissions(administrator=True), frozenset())
+    assert not is_admin(1, discord.Permissions(send_messages=True), frozenset())
+    assert not is_admin(1, None, frozenset())
+    assert is_admin(1, None, frozenset({"1"}))
+
+
+def test_persona_args() -> None:
+    assert persona_args("show") == "show"
+    assert persona_args("set", "Be brief.") == "set Be brief."
+    assert persona_args("set", "Be brief.", server_wide=True) == "set --workspace Be brief."
+    assert persona_args("reset", "", True) == "reset --workspace"
+
+
+def test_command_request_in_a_server_and_in_a_dm() -> None:
+    common = {"name": "persona", "args": "show", "user_id": 7, "user_name": "A", "admin_ids": frozenset()}
+    in_guild = command_request(guild_id=5, channel_id=6, permissions=discord.Permissions(manage_guild=True), **common)
+    assert (in_guild.conversation.workspace, in_guild.is_dm, in_guild.is_admin) == ("5", False, True)
+    in_dm = command_request(guild_id=None, channel_id=8, permissions=discord.Permissions.all(), **common)
+    # In a DM the permissions Discord reports mean nothing; core lets users change their own DM.
+    assert (in_dm.conversation.workspace, in_dm.is_dm, in_dm.is_admin) == ("", True, False)
+
+
+def test_intents_have_nothing_privileged() -> None:
+    intents = chatwright_intents()
+    assert not (intents.message_content or intents.members or intents.presences)
+
+
+def test_endpoints_override_and_restore() -> None:
+    default_api, default_gateway = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    try:
+        use_endpoints("http://proxy.local/api/v10/", "ws://proxy.local/gw")
+        assert Route("GET", "/users/@me").url == "http://proxy.local/api/v10/users/@me"
+        assert str(DiscordWebSocket.DEFAULT_GATEWAY) == "ws://proxy.local/gw"
+    finally:
+        use_endpoints(None, None)
+    assert (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY) == (default_api, default_gateway)
+
+
+async def test_build_client_plain_or_sharded() -> None:
+    plain = build_client(DiscordConfig(token="t"))
+    sharded = build_client(DiscordConfig(token="t", shard_count=2))
+    try:
+        assert not isinstance(plain, discord.AutoShardedClient)
+        assert isinstance(sharded, discord.AutoShardedClient) and sharded.shard_count == 2
+        assert plain.allowed_mentions is not None and plain.allowed_mentions.to_dict()["parse"] == []
+    finally:
+        await plain.close()
+        await sharded.close()
+
+
+def test_startup_errors_are_clear() -> None:
+    assert isinstance(startup_error(discord.LoginFailure("bad"), "api", "gw"), ConfigurationError)
+    assert isinstance(startup_error(discord.PrivilegedIntentsRequired(None), "api", "gw"), ConfigurationError)
+    unreachable = startup_error(ConnectionRefusedError("refused"), "http://x", "ws://y")
+    assert isinstance(unreachable, DiscordUnavailable) and "http://x" in unreachable.user_message()
+
+
+async def test_background_tasks_report_errors_and_cancel_on_close() -> None:
+    errors: list[BaseException] = []
+    tasks = BackgroundTasks(on_error=lambda task, exc: errors.append(exc))
+
+    async def boom() -> None:
+        raise ValueError("boom")
+
+    failing = tasks.spawn(boom(), name="failing")
+    forever = tasks.spawn(asyncio.Event().wait(), name="forever")
+    await asyncio.gather(failing, return_exceptions=True)
+    assert [str(e) for e in errors] == ["boom"] and len(tasks) == 1 and forever.get_name() == "forever"
+    await tasks.aclose()
+    await tasks.aclose()
+    assert forever.cancelled() and len(tasks) == 0
