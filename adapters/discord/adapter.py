@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import AsyncExitStack
 from typing import Any
 
 import aiohttp
@@ -12,6 +13,7 @@ import discord
 from adapters.discord.client import build_client
 from adapters.discord.commands import add_commands, respond
 from adapters.discord.config import DiscordConfig
+from adapters.discord.endpoints import use_endpoints
 from adapters.discord.errors import DiscordUnavailable, startup_error
 from adapters.discord.events import PLATFORM, should_answer, to_incoming
 from adapters.discord.replies import write_answer
@@ -59,7 +61,7 @@ class DiscordAdapter:
                 f"Discord did not get ready within {self._config.connect_timeout:.0f} s "
                 f"({self._where()}); check DISCORD_API_URL / DISCORD_GATEWAY_URL and the network."
             ) from None
-        except ChatwrightError:
+        except BaseException:
             await self.stop()
             raise
         log.info("discord: connected as %s, without privileged intents", self._client.user)
@@ -72,6 +74,7 @@ class DiscordAdapter:
         if self._gateway is not None:
             gateway, self._gateway = self._gateway, None
             await asyncio.gather(gateway, return_exceptions=True)
+        use_endpoints(None, None)
         self._ready.clear()
         self._lost.clear()
 
@@ -140,12 +143,22 @@ class DiscordAdapter:
             return
         if not await self._engine.claim_event(PLATFORM, incoming.event_id):
             return  # a replayed event (gateway resume): answered already
-        reference = message if message.guild is not None else None
-        async with message.channel.typing():
+        # If the question is deleted meanwhile, the answer is still posted (not as a reply).
+        reference = message.to_reference(fail_if_not_exists=False) if message.guild is not None else None
+        async with AsyncExitStack() as stack:
+            await _show_typing(stack, message.channel)
             await write_answer(self._engine, incoming, message.channel, reference, self._config.edit_interval)
 
     async def _run_command(self, interaction: discord.Interaction, name: str, args: str) -> None:
         await respond(interaction, self._engine, self._config.admin_user_ids, name, args)
+
+
+async def _show_typing(stack: AsyncExitStack, channel: discord.abc.Messageable) -> None:
+    """Typing indicator until the answer is done; without it (e.g. 403) the answer still goes."""
+    try:
+        await stack.enter_async_context(channel.typing())
+    except discord.HTTPException as exc:
+        log.info("discord: no typing indicator in %s: %s", getattr(channel, "id", "?"), exc)
 
 
 def _log_unanswerable(message: Any, bot_id: int) -> None:

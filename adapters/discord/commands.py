@@ -71,6 +71,10 @@ async def respond(interaction: discord.Interaction, engine: Engine, admin_ids: S
     except ChatwrightError as exc:
         log.info("discord command /%s %s refused: %s", name, args, exc)
         text = user_message(exc)
+    except Exception as exc:
+        # The user still gets an answer instead of "thinking…" forever; the log gets the detail.
+        log.exception("discord command /%s %s failed", name, args)
+        text = user_message(exc)
     for chunk in split_message(text, MESSAGE_LIMIT):
         await interaction.followup.send(chunk, ephemeral=True, allowed_mentions=NO_MENTIONS)
 

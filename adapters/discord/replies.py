@@ -10,9 +10,6 @@ Every send and edit carries ``AllowedMentions.none()``: model output never pings
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
 import discord
 
 from adapters.common.splitting import split_message
@@ -23,8 +20,6 @@ from core.errors import ChatwrightError, user_message
 from core.types import IncomingMessage
 
 __all__ = ["NO_MENTIONS", "StreamingReply", "preview", "write_answer"]
-
-log = logging.getLogger(__name__)
 
 NO_MENTIONS = discord.AllowedMentions.none()
 _ELLIPSIS = "…"
@@ -45,7 +40,9 @@ class StreamingReply:
 
     __slots__ = ("_channel", "_reference", "_interval", "_message", "_editor")
 
-    def __init__(self, channel: discord.abc.Messageable, reference: discord.Message | None, interval: float) -> None:
+    def __init__(
+        self, channel: discord.abc.Messageable, reference: discord.MessageReference | None, interval: float
+    ) -> None:
         self._channel = channel
         # In a server the answer replies to the question (without pinging its author), so
         # it stays readable in a busy channel; in a DM it is just the next message.
@@ -105,7 +102,11 @@ def _retry_after(exc: discord.HTTPException) -> float:
 
 
 async def write_answer(
-    engine: Engine, incoming: IncomingMessage, channel: Any, reference: discord.Message | None, interval: float
+    engine: Engine,
+    incoming: IncomingMessage,
+    channel: discord.abc.Messageable,
+    reference: discord.MessageReference | None,
+    interval: float,
 ) -> None:
     """Stream the engine's answer to ``incoming`` into ``channel``; failures get a short note."""
     out = StreamingReply(channel, reference, interval)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 
 from adapters.slack.app import build_app
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 
 # Events, slash commands and interactivity all arrive here in HTTP mode.
 EVENTS_PATH = "/slack/events"
+# slack_sdk's own default per Web API call.
+_API_TIMEOUT = 30
 
 
 class SlackAdapter:
@@ -31,7 +34,10 @@ class SlackAdapter:
     def __init__(self, config: SlackConfig, engine: Engine) -> None:
         self._config = config
         self._tasks = TaskSet()
-        self.app: AsyncApp = build_app(config, engine, self._tasks)
+        built = build_app(config, engine, self._tasks)
+        self.app = built.app
+        self._client = built.client
+        self._authorize = built.authorize
         self._socket: AsyncSocketModeHandler | None = None
 
     def routes(self) -> list[web.RouteDef]:
@@ -46,8 +52,14 @@ class SlackAdapter:
         return await to_aiohttp_response(response)
 
     async def start(self) -> None:
+        if self._client.session is None or self._client.session.closed:
+            # One pooled session: without it slack_sdk opens a connection per call.
+            # No connection cap: Slack's limits are per method and honoured by 429 handling.
+            self._client.session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=_API_TIMEOUT)
+            )
         identity = await self._check_token()
-        log.info("Slack: connected as %s in %s", identity.get("user_id"), identity.get("team_id"))
+        log.info("Slack: connected as %s in %s", identity.bot_user_id, identity.team_id)
         if self._config.socket_mode and self._socket is None:
             self._socket = AsyncSocketModeHandler(self.app, self._config.app_token)
             await self._socket.connect_async()
@@ -57,6 +69,9 @@ class SlackAdapter:
         if socket is not None:
             await socket.close_async()
         await self._tasks.close()
+        session, self._client.session = self._client.session, None
+        if session is not None:
+            await session.close()
 
     async def join(self) -> None:
         """Wait until the answers in progress are done (for tests and benchmarks)."""
@@ -66,12 +81,11 @@ class SlackAdapter:
     def busy(self) -> int:
         return len(self._tasks)
 
-    async def _check_token(self) -> dict[str, str]:
+    async def _check_token(self) -> AuthorizeResult:
         try:
-            response = await self.app.client.auth_test()
+            return await self._authorize.identity()
         except SlackApiError as exc:
             raise ConfigurationError(
                 f"SLACK_BOT_TOKEN was refused by Slack ({slack_error(exc)}); "
                 "set it to the app's Bot User OAuth Token (xoxb-…)"
             ) from None
-        return dict(response.data)  # type: ignore[arg-type]

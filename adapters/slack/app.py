@@ -8,6 +8,7 @@ ack never waits for the model.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
@@ -15,6 +16,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.admins import AdminDirectory
+from adapters.slack.auth import OnceAuthorize
 from adapters.slack.commands import SLASH_COMMANDS, SlashCommand, command_request, ephemeral, response_for
 from adapters.slack.config import SlackConfig
 from adapters.slack.events import Answer, Ignore, MessageEvent, decide
@@ -27,21 +29,35 @@ from core.engine import Engine
 from core.errors import ChatwrightError, user_message
 from core.types import CommandRequest
 
-__all__ = ["build_app", "SlackHandlers"]
+__all__ = ["BuiltApp", "build_app", "SlackHandlers"]
 
 log = logging.getLogger(__name__)
 
 
-def build_app(config: SlackConfig, engine: Engine, tasks: TaskSet) -> AsyncApp:
-    client = AsyncWebClient(token=config.bot_token, base_url=_with_slash(config.api_url))
-    app = AsyncApp(client=client, signing_secret=config.signing_secret, name="chatwright")
+@dataclass(frozen=True, slots=True)
+class BuiltApp:
+    app: AsyncApp
+    # The client the handlers post with (the adapter gives it a pooled session).
+    client: AsyncWebClient
+    # ``identity()`` checks the token at start.
+    authorize: OnceAuthorize
+
+
+def build_app(config: SlackConfig, engine: Engine, tasks: TaskSet) -> BuiltApp:
+    base_url = _with_slash(config.api_url)
+    client = AsyncWebClient(token=config.bot_token, base_url=base_url)
+    authorize = OnceAuthorize(client)
+    # Bolt's own client carries no token: with ``authorize`` it sets the token on each
+    # request's copy, and a token here too would only earn a "token unused" warning.
+    bolt_client = AsyncWebClient(base_url=base_url)
+    app = AsyncApp(client=bolt_client, authorize=authorize, signing_secret=config.signing_secret, name="chatwright")
     handlers = SlackHandlers(config, engine, client, tasks)
     app.event("app_mention")(handlers.on_event)
     app.event("message")(handlers.on_event)
     for command in SLASH_COMMANDS:
         app.command(command)(handlers.on_command)
     app.error(handlers.on_error)
-    return app
+    return BuiltApp(app, client, authorize)
 
 
 class SlackHandlers:

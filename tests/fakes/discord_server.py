@@ -124,6 +124,8 @@ class FakeDiscord:
         self.synced_commands: list[dict[str, Any]] = []
         self.typing: list[int] = []
         self.heartbeats = 0
+        self.typing_forbidden = False  # answer POST /typing with 403
+        self.withhold_ready = False  # accept IDENTIFY but never send READY
         self._user_messages: dict[int, dict[str, Any]] = {}
         self._dispatched: dict[int, dict[str, Any]] = {}
         self._ids = itertools.count(10_000)
@@ -254,6 +256,8 @@ class FakeDiscord:
             await ws.close(code=4014, message=b"Disallowed intent(s).")
             return
         self._sockets.append(ws)
+        if self.withhold_ready:
+            return
         shard = data.get("shard", [0, 1])
         await ws.send_json({"op": 0, "t": "READY", "s": next(self._seq), "d": self._ready(shard)})
         await ws.send_json({"op": 0, "t": "GUILD_CREATE", "s": next(self._seq), "d": _guild()})
@@ -327,6 +331,8 @@ class FakeDiscord:
 
     def _typing(self, parts: list[str], body: Any) -> web.Response:
         self.typing.append(int(parts[1]))
+        if self.typing_forbidden:
+            return _json({"message": "Missing Permissions", "code": 50013}, status=403)
         return web.Response(status=204)
 
     def _sync_commands(self, parts: list[str], body: list[dict[str, Any]]) -> web.Response:

@@ -53,6 +53,13 @@ async def test_mention_in_a_channel_is_answered_as_a_reply_with_typing(bot, disc
     assert GENERAL in discord_fake.typing
 
 
+async def test_answer_goes_out_even_when_typing_is_forbidden(bot, discord_fake: FakeDiscord) -> None:
+    discord_fake.typing_forbidden = True
+    discord_fake.send_message(GENERAL, MEMBER, f"<@{BOT.id}> anyway", mentions=(BOT,))
+    await discord_fake.wait_for(_answers(discord_fake, GENERAL, "echo: anyway"))
+    assert discord_fake.typing == [GENERAL]
+
+
 async def test_channel_messages_without_mention_are_ignored(
     bot, discord_fake: FakeDiscord, model_fake: FakeOpenAIServer
 ) -> None:

@@ -120,3 +120,11 @@ async def test_unreachable_discord_fails_start_clearly(make_settings, which: str
         async with running_bot(settings):
             pass
     assert time.monotonic() - started < 5
+
+
+async def test_no_ready_in_time_fails_start_after_the_connect_timeout(make_settings, discord_fake: FakeDiscord) -> None:
+    discord_fake.withhold_ready = True
+    with pytest.raises(DiscordUnavailable, match="did not get ready within"):
+        async with running_bot(make_settings(), connect_timeout=0.5):
+            pass
+    assert discord_fake.identifies  # it got as far as IDENTIFY
