@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 
 from aiohttp import web
 
@@ -16,7 +17,7 @@ from bots.settings import Settings
 from core.engine import Engine
 from core.errors import ConfigurationError
 
-__all__ = ["NOTHING_CONFIGURED", "run_bot", "start_adapters"]
+__all__ = ["NOTHING_CONFIGURED", "Bot", "run_bot", "start_adapters"]
 
 log = logging.getLogger("chatwright")
 
@@ -30,26 +31,57 @@ _EVENT_RETENTION_SECONDS = 7 * 24 * 3600
 _PRUNE_EVERY_SECONDS = 3600
 
 
-async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Run until ``stop`` is set (or SIGINT/SIGTERM). Raises if no adapter could start."""
-    if not (settings.slack_configured or settings.discord_configured):
-        raise ConfigurationError(NOTHING_CONFIGURED)
-    stop = stop or _stop_on_signals()
-    async with running_engine(settings) as engine:
+class Bot:
+    """The running application: engine, HTTP server and every adapter that connected.
+
+    ``async with Bot(settings) as bot:`` starts it all and stops it all on exit. An
+    adapter that fails to connect is reported and left out; if none connects, entering
+    raises ``ConfigurationError``.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        if not (settings.slack_configured or settings.discord_configured):
+            raise ConfigurationError(NOTHING_CONFIGURED)
+        self._settings = settings
+        self._stack = AsyncExitStack()
+        self.adapters: list[Adapter] = []
+        self.http_port = 0
+
+    async def __aenter__(self) -> Bot:
+        try:
+            await self._start()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._stack.aclose()
+
+    async def _start(self) -> None:
+        settings = self._settings
+        engine = await self._stack.enter_async_context(running_engine(settings))
         adapters, routes = _build_adapters(settings, engine)
         server = HttpServer(settings.http_host, settings.http_port, routes)
         await server.start()
-        started: list[Adapter] = []
+        self._stack.push_async_callback(server.stop)
+        self.http_port = server.port
         pruner = asyncio.create_task(_prune_events(engine), name="prune-events")
-        try:
-            started = await start_adapters(adapters)
-            if not started:
-                raise ConfigurationError("no platform could connect; see the errors above")
-            await stop.wait()
-        finally:
-            pruner.cancel()
-            await asyncio.gather(*(adapter.stop() for adapter in started), return_exceptions=True)
-            await server.stop()
+        self._stack.callback(pruner.cancel)
+        self.adapters = await start_adapters(adapters)
+        self._stack.push_async_callback(_stop_all, self.adapters)
+        if not self.adapters:
+            raise ConfigurationError("no platform could connect; see the errors above")
+
+
+async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run until ``stop`` is set (or SIGINT/SIGTERM)."""
+    async with Bot(settings):
+        await (stop or _stop_on_signals()).wait()
+
+
+async def _stop_all(adapters: list[Adapter]) -> None:
+    await asyncio.gather(*(adapter.stop() for adapter in adapters), return_exceptions=True)
 
 
 def _build_adapters(settings: Settings, engine: Engine) -> tuple[list[Adapter], list[web.RouteDef]]:

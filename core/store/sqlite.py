@@ -5,6 +5,12 @@ transaction spans several awaits: without a lock, another task's statement would
 inside it (and be rolled back with it). So every operation holds ``_lock`` for its
 statements; an operation of several writes also holds a ``BEGIN IMMEDIATE`` transaction.
 
+Every await on aiosqlite is a round-trip to that thread (two context switches, ~100 us on
+one core), and round-trips, not SQL, are most of what an operation costs. So each call
+here is one trip where possible: ``execute_fetchall`` for reads, a bare ``await
+db.execute`` (whose finished cursor still holds ``rowcount`` and ``lastrowid``) for
+writes, single-statement writes in autocommit, and conversation ids kept in memory.
+
 Timestamps are stored as fixed-width ISO-8601 UTC text, which sorts as time does.
 """
 
@@ -48,14 +54,19 @@ _NO_UPPER_BOUND = 2**63 - 1
 # small enough to keep memory flat for millions of turns.
 _SEED_BATCH = 20_000
 _MEMORY = ":memory:"
+# Conversation ids kept in memory; past this many the oldest known are dropped (a miss
+# costs two trips once), so a bot that sees millions of threads keeps its memory flat.
+_CONVERSATION_CACHE_SIZE = 100_000
 
 _FIND_CONVERSATION = """
     SELECT id FROM conversations
     WHERE platform = ? AND workspace = ? AND channel = ? AND thread = ?
 """
+# DO NOTHING: another process (or a row we created earlier) may already have it.
 _INSERT_CONVERSATION = """
     INSERT INTO conversations (platform, workspace, channel, thread, created_at)
     VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (platform, workspace, channel, thread) DO NOTHING
 """
 _INSERT_TURN = """
     INSERT INTO turns
@@ -143,6 +154,9 @@ class SQLiteStore:
         self._db: aiosqlite.Connection | None = None
         self._closed = False
         self._lock = asyncio.Lock()
+        # Only ids of committed rows: a conversation row is never deleted (``forget``
+        # deletes its turns), so a committed id stays right whoever else writes the file.
+        self._conversation_ids: dict[ConversationRef, int] = {}
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self._path!r})"
@@ -181,17 +195,25 @@ class SQLiteStore:
 
     # -- turns -------------------------------------------------------------------------
     async def add_turn(self, conversation: ConversationRef, turn: NewTurn) -> Turn:
-        async with self._transaction("add_turn") as db:
-            return await self._insert_turn(db, conversation, turn)
+        # No BEGIN/COMMIT: a single INSERT in autocommit is atomic by itself. On a cache
+        # miss the conversation row is committed first; an empty conversation is harmless.
+        async with self._connection("add_turn") as db:
+            conversation_id = await self._conversation_id(db, conversation)
+            self._remember(conversation, conversation_id)
+            return await self._insert_turn(db, conversation_id, turn)
 
     async def add_reply(
         self, conversation: ConversationRef, turn: NewTurn, usage: Usage, day: date
     ) -> Turn:
         usage_row = (*_channel_key(conversation.channel_ref), day.isoformat(),
                      usage.prompt_tokens, usage.completion_tokens)
-        async with self._transaction("add_reply") as db:
-            stored = await self._insert_turn(db, conversation, turn)
-            await db.execute(_ADD_USAGE, usage_row)
+        # Four trips: BEGIN IMMEDIATE, the turn, the usage upsert, COMMIT.
+        async with self._connection("add_reply") as db:
+            async with _write_transaction(db):
+                conversation_id = await self._conversation_id(db, conversation)
+                stored = await self._insert_turn(db, conversation_id, turn)
+                await db.execute(_ADD_USAGE, usage_row)
+            self._remember(conversation, conversation_id)
         return stored
 
     async def recent_turns(
@@ -208,8 +230,7 @@ class SQLiteStore:
 
     async def forget(self, conversation: ConversationRef) -> int:
         async with self._connection("forget") as db:
-            async with db.execute(_FORGET, _conversation_key(conversation)) as cursor:
-                return cursor.rowcount
+            return (await db.execute(_FORGET, _conversation_key(conversation))).rowcount
 
     async def seed_turns(self, conversation: ConversationRef, turns: Iterable[NewTurn]) -> None:
         """Insert many turns in one transaction, all with the same ``created_at``.
@@ -217,12 +238,14 @@ class SQLiteStore:
         For benchmarks and imports only: the engine stores turns one by one with
         ``add_turn``. Batched ``executemany`` keeps a million turns to seconds.
         """
-        async with self._transaction("seed_turns") as db:
-            conversation_id = await self._conversation_id(db, conversation)
-            created_at = _to_text(self._now())
-            rows = (_turn_row(conversation_id, turn, created_at) for turn in turns)
-            for batch in _batches(rows, _SEED_BATCH):
-                await db.executemany(_INSERT_TURN, batch)
+        async with self._connection("seed_turns") as db:
+            async with _write_transaction(db):
+                conversation_id = await self._conversation_id(db, conversation)
+                created_at = _to_text(self._now())
+                rows = (_turn_row(conversation_id, turn, created_at) for turn in turns)
+                for batch in _batches(rows, _SEED_BATCH):
+                    await db.executemany(_INSERT_TURN, batch)
+            self._remember(conversation, conversation_id)
 
     # -- personas ----------------------------------------------------------------------
     async def get_persona(self, channel: ChannelRef) -> Persona | None:
@@ -257,21 +280,20 @@ class SQLiteStore:
         # and restarts, not only across the tasks sharing this connection.
         params = (platform, event_id, _to_text(self._now()))
         async with self._connection("claim_event") as db:
-            async with db.execute(_CLAIM_EVENT, params) as cursor:
-                return cursor.rowcount == 1
+            return (await db.execute(_CLAIM_EVENT, params)).rowcount == 1
 
     async def prune_events(self, older_than_seconds: float) -> int:
         cutoff = self._now() - timedelta(seconds=older_than_seconds)
         async with self._connection("prune_events") as db:
-            async with db.execute(_PRUNE_EVENTS, (_to_text(cutoff),)) as cursor:
-                return cursor.rowcount
+            return (await db.execute(_PRUNE_EVENTS, (_to_text(cutoff),))).rowcount
 
     # -- usage -------------------------------------------------------------------------
     async def usage(self, channel: ChannelRef, day: date) -> UsageTotals:
         params = (day.isoformat(), day.isoformat(), *_channel_key(channel))
         async with self._connection("usage") as db:
-            async with db.execute(_USAGE, params) as cursor:
-                today_in, today_out, total_in, total_out = await cursor.fetchone()
+            rows = await db.execute_fetchall(_USAGE, params)
+        # An aggregate without GROUP BY always yields exactly one row.
+        ((today_in, today_out, total_in, total_out),) = rows
         return UsageTotals(Usage(today_in, today_out), Usage(total_in, total_out))
 
     # -- helpers -----------------------------------------------------------------------
@@ -280,7 +302,14 @@ class SQLiteStore:
 
     @asynccontextmanager
     async def _connection(self, action: str) -> AsyncIterator[aiosqlite.Connection]:
-        """The open connection, to this task alone; database errors become StoreError."""
+        """The open connection, to this task alone; database errors become StoreError.
+
+        Single statements take the lock too. aiosqlite's queue is shared by all tasks, so a
+        lock-free statement issued while another task's transaction is open would run
+        inside it: a write would be undone by that task's ROLLBACK (after we reported it
+        done), a read would see rows that may never be committed. An uncontended
+        ``asyncio.Lock`` costs about a microsecond, a round-trip a hundred.
+        """
         async with self._lock:
             if self._db is None:
                 state = "closed" if self._closed else "not open (await open() first)"
@@ -307,7 +336,7 @@ class SQLiteStore:
             return db
 
     async def _prepare(self, db: aiosqlite.Connection) -> None:
-        db.row_factory = aiosqlite.Row
+        # Rows stay plain tuples (no row_factory): every query here is decoded by position.
         # busy_timeout first, so that switching to WAL waits for other processes too.
         await db.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
         await db.execute("PRAGMA journal_mode = WAL")
@@ -318,13 +347,12 @@ class SQLiteStore:
             await migrations.apply(db)
 
     async def _insert_turn(
-        self, db: aiosqlite.Connection, conversation: ConversationRef, turn: NewTurn
+        self, db: aiosqlite.Connection, conversation_id: int, turn: NewTurn
     ) -> Turn:
-        conversation_id = await self._conversation_id(db, conversation)
         created_at = self._now()
         row = _turn_row(conversation_id, turn, _to_text(created_at))
-        async with db.execute(_INSERT_TURN, row) as cursor:
-            turn_id = cursor.lastrowid
+        # One trip, like ``execute_insert`` but without its extra SELECT last_insert_rowid().
+        turn_id = (await db.execute(_INSERT_TURN, row)).lastrowid
         assert turn_id is not None  # an INSERT into a rowid table always sets it
         return Turn(turn_id, turn.role, turn.content, turn.tokens,
                     turn.author_id, turn.author_name, created_at)
@@ -332,15 +360,25 @@ class SQLiteStore:
     async def _conversation_id(
         self, db: aiosqlite.Connection, conversation: ConversationRef
     ) -> int:
-        """The conversation's row id, creating the row the first time (inside a transaction)."""
+        """The conversation's row id, creating the row if it has none: no trip when known.
+
+        Callers ``_remember`` the id once the row is committed, never inside a transaction
+        that may still roll back: SQLite would hand that id to the next new conversation.
+        """
+        known = self._conversation_ids.get(conversation)
+        if known is not None:
+            return known
         key = _conversation_key(conversation)
-        async with db.execute(_FIND_CONVERSATION, key) as cursor:
-            row = await cursor.fetchone()
-        if row is not None:
-            return int(row[0])
-        async with db.execute(_INSERT_CONVERSATION, (*key, _to_text(self._now()))) as cursor:
-            assert cursor.lastrowid is not None
-            return cursor.lastrowid
+        # Insert-then-select is right however the row came (us, earlier, another process).
+        await db.execute(_INSERT_CONVERSATION, (*key, _to_text(self._now())))
+        ((conversation_id,),) = await db.execute_fetchall(_FIND_CONVERSATION, key)
+        return int(conversation_id)
+
+    def _remember(self, conversation: ConversationRef, conversation_id: int) -> None:
+        ids = self._conversation_ids
+        if conversation not in ids and len(ids) >= _CONVERSATION_CACHE_SIZE:
+            del ids[next(iter(ids))]  # the oldest learnt: dicts keep insertion order
+        ids[conversation] = conversation_id
 
 
 @contextmanager
@@ -359,13 +397,15 @@ async def _write_transaction(db: aiosqlite.Connection) -> AsyncIterator[None]:
     await db.execute("BEGIN IMMEDIATE")
     try:
         yield
+        # Inside the try: a failed COMMIT can leave the transaction open, and single
+        # statements (which run in autocommit) would then silently land in it.
+        await db.execute("COMMIT")
     except BaseException:
         # Some errors already end the transaction in SQLite; then ROLLBACK itself fails,
         # and the original error is the one worth raising.
         with suppress(sqlite3.Error):
             await db.execute("ROLLBACK")
         raise
-    await db.execute("COMMIT")
 
 
 def _batches(rows: Iterable[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
@@ -379,7 +419,10 @@ def _to_text(moment: datetime) -> str:
 
 
 def _from_text(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(UTC)
+    moment = datetime.fromisoformat(text)
+    # Ours are always written in UTC, and fromisoformat gives "+00:00" the UTC singleton:
+    # skip the conversion (a few hundred turns are decoded per message).
+    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
 
 
 def _conversation_key(conversation: ConversationRef) -> tuple[str, str, str, str]:
@@ -396,15 +439,20 @@ def _turn_row(conversation_id: int, turn: NewTurn, created_at: str) -> tuple[Any
             turn.author_id, turn.author_name, created_at)
 
 
-def _turn_from_row(row: sqlite3.Row) -> Turn:
-    return Turn(row["id"], row["role"], row["content"], row["tokens"],
-                row["author_id"], row["author_name"], _from_text(row["created_at"]))
+def _turn_from_row(row: tuple[Any, ...]) -> Turn:
+    # Positional, in _RECENT_TURNS's column order.
+    turn_id, role, content, tokens, author_id, author_name, created_at = row
+    return Turn(turn_id, role, content, tokens, author_id, author_name,
+                _from_text(created_at))
 
 
 async def _select_persona(db: aiosqlite.Connection, channel: ChannelRef) -> Persona | None:
-    async with db.execute(_GET_PERSONA, _channel_key(channel)) as cursor:
-        row = await cursor.fetchone()
-    return None if row is None else Persona(**dict(zip(row.keys(), row, strict=True)))
+    rows = await db.execute_fetchall(_GET_PERSONA, _channel_key(channel))
+    if not rows:
+        return None
+    # Positional, in _GET_PERSONA's column order.
+    ((system_prompt, name, description, model, temperature, max_tokens),) = rows
+    return Persona(system_prompt, name, description, model, temperature, max_tokens)
 
 
 async def _write_persona(
@@ -424,10 +472,11 @@ def _audit_row(change: PersonaChange) -> tuple[Any, ...]:
             _to_text(change.changed_at))
 
 
-def _change_from_row(channel: ChannelRef, row: sqlite3.Row) -> PersonaChange:
-    return PersonaChange(channel, row["actor_id"], row["actor_name"],
-                         _persona_from_json(row["before"]), _persona_from_json(row["after"]),
-                         _from_text(row["changed_at"]))
+def _change_from_row(channel: ChannelRef, row: tuple[Any, ...]) -> PersonaChange:
+    # Positional, in _PERSONA_HISTORY's column order.
+    actor_id, actor_name, before, after, changed_at = row
+    return PersonaChange(channel, actor_id, actor_name, _persona_from_json(before),
+                         _persona_from_json(after), _from_text(changed_at))
 
 
 def _persona_to_json(persona: Persona | None) -> str | None:
