@@ -25,10 +25,11 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import WSMsgType, web
+
+from tests.fakes.loopback import LoopbackServer
 
 __all__ = [
     "FakeDiscord",
@@ -110,13 +111,12 @@ class SentMessage:
         return bool(self.flags & _EPHEMERAL)
 
 
-class FakeDiscord:
+class FakeDiscord(LoopbackServer):
     """The fake. Attributes hold what the client did; methods make Discord do things."""
 
     def __init__(self, token: str = "fake-bot-token") -> None:
+        super().__init__()
         self.token = token
-        self.api_url = ""
-        self.gateway_url = ""
         self.requests: list[Recorded] = []
         self.identifies: list[dict[str, Any]] = []
         self.messages: dict[int, SentMessage] = {}
@@ -132,45 +132,29 @@ class FakeDiscord:
         self._seq = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
         self._edit_limits: list[tuple[float, bool]] = []
-        self._changed = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
-    async def start(self) -> None:
+    shutdown_timeout = 0.5
+
+    def build_app(self) -> web.Application:
         app = web.Application(middlewares=[self._record])
         app.router.add_get("/gateway", self._gateway)
         app.router.add_route("*", _API_PREFIX + "/{path:.*}", self._rest)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.api_url = f"http://127.0.0.1:{port}{_API_PREFIX}"
-        self.gateway_url = f"ws://127.0.0.1:{port}/gateway"
+        return app
 
-    async def stop(self) -> None:
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{_API_PREFIX}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    async def before_stop(self) -> None:
         for ws in list(self._sockets):
             await ws.close()
-        if self._runner is not None:
-            runner, self._runner = self._runner, None
-            await runner.cleanup()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
 
     # -- what tests wait on and read -------------------------------------------------------
-    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
-        """Wait until ``predicate()`` is truthy (re-checked on every change); return it."""
-        async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
-        return predicate()
-
     def bot_messages(self, channel_id: int) -> list[SentMessage]:
         return [m for m in self.messages.values() if m.channel_id == channel_id]
 
@@ -412,8 +396,7 @@ class FakeDiscord:
         return payload
 
     async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
+        await self.changed()
 
 
 _ROUTES: dict[tuple[str, tuple[str, ...]], Callable[[FakeDiscord, list[str], Any], web.Response]] = {

@@ -21,10 +21,11 @@ import json
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.loopback import LoopbackServer
 
 __all__ = [
     "Answer",
@@ -85,7 +86,7 @@ def echo(body: dict[str, Any]) -> Reply:
     return Answer(f"echo: {users[-1].get('content', '') if users else ''}")
 
 
-class FakeOpenAIServer:
+class FakeOpenAIServer(LoopbackServer):
     """The fake API. ``requests`` and ``headers_seen`` hold one entry per chat request.
 
     Header names in ``headers_seen`` are lower-cased (``"authorization"``, ``"api-key"``).
@@ -95,14 +96,13 @@ class FakeOpenAIServer:
     def __init__(
         self, api_key: str | None = "test-key", models: Sequence[str] = ("fake-model",)
     ) -> None:
+        super().__init__()
         self.api_key = api_key
         self.models = list(models)
-        self.base_url = ""
         self.requests: list[dict[str, Any]] = []
         self.headers_seen: list[dict[str, str]] = []
         self.responder: Callable[[dict[str, Any]], Reply] = echo
         self._script: deque[Reply] = deque()
-        self._runner: web.AppRunner | None = None
         self._stopping = asyncio.Event()
 
     def script(self, *replies: Reply) -> None:
@@ -111,39 +111,20 @@ class FakeOpenAIServer:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    def build_app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
-        # A short shutdown grace: stop() has already released every waiting handler.
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
         self._stopping = asyncio.Event()
-        # Port 0: the OS picks a free port, read back below. A deep backlog lets a burst
-        # of concurrent clients connect at once.
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=1024)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.base_url = f"http://127.0.0.1:{port}/v1"
+        return app
 
-    async def stop(self) -> None:
-        """Release hanging and delayed handlers, then shut down. Safe to repeat."""
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    async def before_stop(self) -> None:
+        # Releases hanging and delayed handlers, so shutdown does not wait for them.
         self._stopping.set()
-        if self._runner is not None:
-            runner, self._runner = self._runner, None
-            await runner.cleanup()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     # -- handlers ----------------------------------------------------------------------------
 

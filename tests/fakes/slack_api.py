@@ -16,7 +16,6 @@ Tests wait on state through ``wait_for``, never on sleeps.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import itertools
@@ -24,12 +23,13 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlencode
 
 import aiohttp
 from aiohttp import web
+
+from tests.fakes.loopback import LoopbackServer
 
 __all__ = ["Call", "Failure", "FakeSlackAPI", "SignedSender", "SentRequest", "sign"]
 
@@ -64,7 +64,7 @@ class _Message:
     history: list[str] = field(default_factory=list)
 
 
-class FakeSlackAPI:
+class FakeSlackAPI(LoopbackServer):
     """The fake Web API. ``calls`` holds every call; ``messages`` every message posted."""
 
     def __init__(
@@ -77,36 +77,24 @@ class FakeSlackAPI:
         owners: set[str] | frozenset[str] = frozenset(),
         token: str = BOT_TOKEN,
     ) -> None:
+        super().__init__()
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.admins = set(admins)
         self.owners = set(owners)
         self.token = token
-        self.base_url = ""
         self.calls: list[Call] = []
         self.messages: dict[tuple[str, str], _Message] = {}
         self.reactions: set[tuple[str, str, str]] = set()
         self.statuses: list[dict[str, Any]] = []
         self._failures: dict[str, list[Failure]] = {}
         self._ts = itertools.count(1)
-        self._changed = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
 
     # -- test controls ---------------------------------------------------------------------
     def fail(self, method: str, times: int = 1, status: int = 429, retry_after: float = 1.0, error: str = "ratelimited") -> None:
         """The next ``times`` calls of ``method`` fail (429 sends ``Retry-After``)."""
         self._failures.setdefault(method, []).extend(Failure(status, retry_after, error) for _ in range(times))
-
-    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
-        """Wait until ``predicate()`` is truthy (re-checked after every call); returns it."""
-        async with asyncio.timeout(timeout):
-            async with self._changed:
-                result = predicate()
-                while not result:
-                    await self._changed.wait()
-                    result = predicate()
-                return result
 
     def calls_of(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]
@@ -129,28 +117,16 @@ class FakeSlackAPI:
         return f"1700000000.{next(self._ts):06d}"
 
     # -- lifecycle ---------------------------------------------------------------------------
-    async def start(self) -> None:
+    def build_app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/api/{method}", self._dispatch)
         # slack_sdk reads some methods (users.info, conversations.*) with GET.
         app.router.add_get("/api/{method}", self._dispatch)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=1024)
-        await site.start()
-        self.base_url = f"http://127.0.0.1:{self._runner.addresses[0][1]}/api/"
+        return app
 
-    async def stop(self) -> None:
-        if self._runner is not None:
-            runner, self._runner = self._runner, None
-            await runner.cleanup()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        await self.stop()
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
 
     # -- the API -------------------------------------------------------------------------------
     async def _dispatch(self, request: web.Request) -> web.Response:
@@ -160,8 +136,7 @@ class FakeSlackAPI:
         try:
             return self._respond(request, method, params)
         finally:
-            async with self._changed:
-                self._changed.notify_all()
+            await self.changed()
 
     def _respond(self, request: web.Request, method: str, params: dict[str, Any]) -> web.Response:
         if request.headers.get("Authorization") != f"Bearer {self.token}" and params.get("token") != self.token:
