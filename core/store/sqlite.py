@@ -20,6 +20,7 @@ import asyncio
 import json
 import os
 import sqlite3
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import asdict, fields
@@ -27,7 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import islice
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar
 
 import aiosqlite
 
@@ -47,6 +48,8 @@ from core.types import (
 __all__ = ["SQLiteStore"]
 
 Clock = Callable[[], datetime]
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 # ``id < ?`` with this when there is no ``before_id``: one statement, always a range scan.
 _NO_UPPER_BOUND = 2**63 - 1
@@ -54,9 +57,13 @@ _NO_UPPER_BOUND = 2**63 - 1
 # small enough to keep memory flat for millions of turns.
 _SEED_BATCH = 20_000
 _MEMORY = ":memory:"
-# Conversation ids kept in memory; past this many the oldest known are dropped (a miss
-# costs two trips once), so a bot that sees millions of threads keeps its memory flat.
+# Conversation ids kept in memory; past this many the least recently used are dropped (a
+# miss costs two trips once), so a bot that sees millions of threads keeps memory flat.
 _CONVERSATION_CACHE_SIZE = 100_000
+# Decoded turns kept in memory, by id: every message re-reads its conversation's newest
+# ~200 turns, and building a (frozen dataclass) Turn costs ~2 us, as much as the rest of
+# recent_turns. Bounded by count; contents are chat messages, so tens of MB at most.
+_TURN_CACHE_SIZE = 50_000
 
 _FIND_CONVERSATION = """
     SELECT id FROM conversations
@@ -156,7 +163,11 @@ class SQLiteStore:
         self._lock = asyncio.Lock()
         # Only ids of committed rows: a conversation row is never deleted (``forget``
         # deletes its turns), so a committed id stays right whoever else writes the file.
-        self._conversation_ids: dict[ConversationRef, int] = {}
+        self._conversation_ids: _LruCache[ConversationRef, int] = _LruCache(
+            _CONVERSATION_CACHE_SIZE)
+        # A turn row is never updated and AUTOINCREMENT never reuses an id, so an id
+        # always decodes to the same (immutable) Turn: sharing them across calls is safe.
+        self._turns: _LruCache[int, Turn] = _LruCache(_TURN_CACHE_SIZE)
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self._path!r})"
@@ -226,7 +237,7 @@ class SQLiteStore:
         params = (*_conversation_key(conversation), upper, limit)
         async with self._connection("recent_turns") as db:
             rows = await db.execute_fetchall(_RECENT_TURNS, params)
-        return [_turn_from_row(row) for row in reversed(list(rows))]
+        return [self._decoded(row) for row in reversed(list(rows))]
 
     async def forget(self, conversation: ConversationRef) -> int:
         async with self._connection("forget") as db:
@@ -375,10 +386,38 @@ class SQLiteStore:
         return int(conversation_id)
 
     def _remember(self, conversation: ConversationRef, conversation_id: int) -> None:
-        ids = self._conversation_ids
-        if conversation not in ids and len(ids) >= _CONVERSATION_CACHE_SIZE:
-            del ids[next(iter(ids))]  # the oldest learnt: dicts keep insertion order
-        ids[conversation] = conversation_id
+        self._conversation_ids.put(conversation, conversation_id)
+
+    def _decoded(self, row: tuple[Any, ...]) -> Turn:
+        turn = self._turns.get(row[0])
+        if turn is None:
+            turn = _turn_from_row(row)
+            self._turns.put(turn.id, turn)
+        return turn
+
+
+class _LruCache(Generic[_K, _V]):
+    """A dict bounded to ``size`` entries, dropping the least recently used.
+
+    OrderedDict, not dict: evicting a plain dict's first key again and again makes
+    ``next(iter(d))`` walk the deleted slots left in front, quadratic until a resize.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: OrderedDict[_K, _V] = OrderedDict()
+
+    def get(self, key: _K) -> _V | None:
+        value = self._entries.get(key)
+        if value is not None:
+            self._entries.move_to_end(key)
+        return value
+
+    def put(self, key: _K, value: _V) -> None:
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        if len(self._entries) > self._size:
+            self._entries.popitem(last=False)
 
 
 @contextmanager

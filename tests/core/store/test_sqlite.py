@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -289,3 +289,97 @@ async def test_seed_turns_with_nothing_is_harmless(store: SQLiteStore) -> None:
     await store.seed_turns(dm, [])
 
     assert await store.recent_turns(dm, 5) == []
+
+
+# -- round-trips and in-memory caches --------------------------------------------------
+
+
+@pytest.fixture
+async def statements(store: SQLiteStore) -> AsyncIterator[list[str]]:
+    """The SQL statements the store runs from now on (each of ours is one aiosqlite trip)."""
+    ran: list[str] = []
+    assert store._db is not None
+    await store._db.set_trace_callback(ran.append)
+    yield ran
+    await store._db.set_trace_callback(None)
+
+
+async def test_each_hot_path_operation_is_as_few_statements_as_it_can_be(
+    store: SQLiteStore, statements: list[str]
+) -> None:
+    await store.add_turn(CONVERSATION, NewTurn("user", "learns the conversation id", 1))
+
+    counts = {}
+    for name, call in {
+        "add_turn": lambda: store.add_turn(CONVERSATION, NewTurn("user", "x", 1)),
+        "add_reply": lambda: store.add_reply(
+            CONVERSATION, NewTurn("assistant", "y", 1), Usage(1, 1), DAY),
+        "recent_turns": lambda: store.recent_turns(CONVERSATION, 64),
+        "get_persona": lambda: store.get_persona(CHANNEL),
+        "usage": lambda: store.usage(CHANNEL, DAY),
+        "claim_event": lambda: store.claim_event("slack", "Ev1"),
+        "forget": lambda: store.forget(CONVERSATION),
+    }.items():
+        statements.clear()
+        await call()
+        counts[name] = len(statements)
+
+    assert counts == {"add_turn": 1, "add_reply": 4, "recent_turns": 1, "get_persona": 1,
+                      "usage": 1, "claim_event": 1, "forget": 1}
+
+
+async def test_a_rolled_back_conversation_id_is_not_remembered(
+    store: SQLiteStore, raw: RawConnect
+) -> None:
+    # SQLite hands a rolled-back conversation's id to the next new conversation: a
+    # remembered id would then file this conversation's turns under another one.
+    first, second = CONVERSATION, ConversationRef("slack", "T1", "C1", "other")
+    raw().execute(
+        "CREATE TRIGGER fail_usage BEFORE INSERT ON usage_daily "
+        "BEGIN SELECT RAISE(ABORT, 'usage refused'); END"
+    )
+    with pytest.raises(StoreError):
+        await store.add_reply(first, NewTurn("assistant", "lost", 1), Usage(1, 1), DAY)
+
+    await store.add_turn(second, NewTurn("user", "second's", 1))
+    await store.add_turn(first, NewTurn("user", "first's", 1))
+
+    assert [t.content for t in await store.recent_turns(first, 10)] == ["first's"]
+    assert [t.content for t in await store.recent_turns(second, 10)] == ["second's"]
+
+
+async def test_a_conversation_created_by_another_process_is_found(
+    store: SQLiteStore, raw: RawConnect
+) -> None:
+    other = raw()
+    other.execute(
+        "INSERT INTO conversations (id, platform, workspace, channel, thread, created_at) "
+        "VALUES (42, ?, ?, ?, ?, '2024-05-01T00:00:00.000000+00:00')", _key(CONVERSATION))
+
+    await store.add_turn(CONVERSATION, NewTurn("user", "x", 1))
+    await store.add_reply(CONVERSATION, NewTurn("assistant", "y", 1), Usage(1, 1), DAY)
+
+    assert other.execute("SELECT DISTINCT conversation_id FROM turns").fetchall() == [(42,)]
+    assert other.execute("SELECT count(*) FROM conversations").fetchone() == (1,)
+
+
+async def test_turns_written_by_another_process_and_forgotten_ones_read_right(
+    store: SQLiteStore, raw: RawConnect
+) -> None:
+    mine = await store.add_turn(CONVERSATION, NewTurn("user", "mine", 1))
+    assert await store.recent_turns(CONVERSATION, 10) == [mine]
+    other = raw()
+    other.execute(
+        "INSERT INTO turns (conversation_id, role, content, tokens, author_id, author_name,"
+        " created_at) SELECT conversation_id, 'assistant', 'theirs', 2, '', '',"
+        " '2024-05-01T02:00:00.000000+02:00' FROM turns")
+
+    both = await store.recent_turns(CONVERSATION, 10)
+    assert [t.content for t in both] == ["mine", "theirs"]
+    assert both[1].created_at == datetime(2024, 5, 1, tzinfo=UTC)
+    assert both[1].created_at.tzinfo is UTC
+
+    assert await store.forget(CONVERSATION) == 2
+    assert await store.recent_turns(CONVERSATION, 10) == []
+    again = await store.add_turn(CONVERSATION, NewTurn("user", "after", 1))
+    assert await store.recent_turns(CONVERSATION, 10) == [again]
