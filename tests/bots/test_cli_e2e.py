@@ -147,3 +147,19 @@ async def test_help_lists_the_commands(tmp_path):
     assert result.code == 0
     for command in ("run", "console", "doctor", "slack-manifest", "discord-invite"):
         assert command in result.out
+
+
+async def test_a_closed_pipe_is_not_a_traceback(tmp_path):
+    # The reader is gone before the manifest is written, as with `| head` on a long output.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bots.cli", "slack-manifest", "--socket",
+            stdout=write_end, stderr=asyncio.subprocess.PIPE, cwd=tmp_path, env=env_for(tmp_path, None),
+        )
+    finally:
+        os.close(write_end)
+    _, err = await process.communicate()
+    assert process.returncode == 141
+    assert "Traceback" not in err.decode()
