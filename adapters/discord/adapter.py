@@ -17,7 +17,7 @@ from adapters.discord.endpoints import use_endpoints
 from adapters.discord.errors import DiscordUnavailable, startup_error
 from adapters.discord.events import PLATFORM, should_answer, to_incoming
 from adapters.discord.replies import write_answer
-from adapters.discord.tasks import BackgroundTasks
+from adapters.common.tasks import TaskSet
 from core import metrics
 from core.engine import Engine
 from core.errors import ChatwrightError
@@ -40,7 +40,7 @@ class DiscordAdapter:
         self._config = config
         self._client: discord.Client | None = None
         self._gateway: asyncio.Task[None] | None = None
-        self._tasks = BackgroundTasks()
+        self._tasks = TaskSet()
         self._ready = asyncio.Event()
         self._lost = asyncio.Event()
 

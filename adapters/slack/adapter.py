@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from adapters.slack.app import build_app
 from adapters.slack.config import SlackConfig
 from adapters.slack.errors import slack_error
-from adapters.slack.tasks import TaskSet
+from adapters.common.tasks import TaskSet
 from core.engine import Engine
 from core.errors import ConfigurationError
 
@@ -68,7 +68,7 @@ class SlackAdapter:
         socket, self._socket = self._socket, None
         if socket is not None:
             await socket.close_async()
-        await self._tasks.close()
+        await self._tasks.aclose()
         session, self._client.session = self._client.session, None
         if session is not None:
             await session.close()

@@ -22,7 +22,7 @@ from adapters.slack.config import SlackConfig
 from adapters.slack.events import Answer, Ignore, MessageEvent, decide
 from adapters.slack.mrkdwn import escape
 from adapters.slack.replies import SlackReplier
-from adapters.slack.tasks import TaskSet
+from adapters.common.tasks import TaskSet
 from core import metrics
 from core.commands import parse_command_line
 from core.engine import Engine

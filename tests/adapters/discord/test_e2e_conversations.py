@@ -15,7 +15,7 @@ from tests.fakes.discord_server import (
     THREAD,
     FakeDiscord,
 )
-from tests.fakes.openai_server import Answer, Fail, FakeOpenAIServer
+from tests.fakes.openai_server import Fail, FakeOpenAIServer
 
 pytestmark = pytest.mark.e2e
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-from types import SimpleNamespace as NS
 
 import discord
-import pytest
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
@@ -17,7 +14,6 @@ from adapters.discord.endpoints import use_endpoints
 from adapters.discord.errors import DiscordUnavailable, startup_error
 from adapters.discord.permissions import is_admin
 from adapters.discord.replies import NO_MENTIONS, preview
-from adapters.discord.tasks import BackgroundTasks
 from core.errors import ConfigurationError
 
 
@@ -86,19 +82,3 @@ def test_startup_errors_are_clear() -> None:
     assert isinstance(startup_error(discord.PrivilegedIntentsRequired(None), "api", "gw"), ConfigurationError)
     unreachable = startup_error(ConnectionRefusedError("refused"), "http://x", "ws://y")
     assert isinstance(unreachable, DiscordUnavailable) and "http://x" in unreachable.user_message()
-
-
-async def test_background_tasks_report_errors_and_cancel_on_close() -> None:
-    errors: list[BaseException] = []
-    tasks = BackgroundTasks(on_error=lambda task, exc: errors.append(exc))
-
-    async def boom() -> None:
-        raise ValueError("boom")
-
-    failing = tasks.spawn(boom(), name="failing")
-    forever = tasks.spawn(asyncio.Event().wait(), name="forever")
-    await asyncio.gather(failing, return_exceptions=True)
-    assert [str(e) for e in errors] == ["boom"] and len(tasks) == 1 and forever.get_name() == "forever"
-    await tasks.aclose()
-    await tasks.aclose()
-    assert forever.cancelled() and len(tasks) == 0
