@@ -16,9 +16,14 @@ from core.personas import load_presets
 from core.store import open_store
 from core.types import Persona
 
-__all__ = ["BUILTIN_PERSONAS", "build_model", "engine_config", "running_engine"]
+__all__ = ["BUILTIN_PERSONAS", "build_model", "engine_config", "persona_directories", "running_engine"]
 
 BUILTIN_PERSONAS = Path(__file__).with_name("personas")
+
+
+def persona_directories(settings: Settings) -> list[Path]:
+    """The built-in presets, then the operator's own (which override them by name)."""
+    return [BUILTIN_PERSONAS] + ([settings.persona_dir] if settings.persona_dir else [])
 
 
 def build_model(settings: Settings) -> OpenAIChatModel:
@@ -53,8 +58,7 @@ def engine_config(settings: Settings) -> EngineConfig:
 @asynccontextmanager
 async def running_engine(settings: Settings) -> AsyncIterator[Engine]:
     """An engine with its store open and its model client ready; both closed on exit."""
-    directories = [BUILTIN_PERSONAS] + ([settings.persona_dir] if settings.persona_dir else [])
-    presets = load_presets(directories)
+    presets = load_presets(persona_directories(settings))
     store = open_store(settings.database_url)
     await store.open()
     try:

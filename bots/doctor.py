@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from bots.app import BUILTIN_PERSONAS, build_model
+from bots.app import build_model, persona_directories
 from bots.settings import Settings
 from core.errors import ChatwrightError
 from core.personas import load_presets
@@ -69,9 +69,8 @@ def _tokens() -> Check:
 
 
 def _personas(settings: Settings) -> Check:
-    directories = [BUILTIN_PERSONAS] + ([settings.persona_dir] if settings.persona_dir else [])
     try:
-        presets = load_presets(directories)
+        presets = load_presets(persona_directories(settings))
     except ChatwrightError as exc:
         return Check("personas", "fail", exc.user_message())
     return Check("personas", "ok", f"{len(presets)} presets: {', '.join(sorted(presets))}")

@@ -17,6 +17,7 @@ from adapters.common.throttle import EditRateLimited, ThrottledEditor
 from adapters.discord.config import MESSAGE_LIMIT
 from core.engine import Engine
 from core.errors import ChatwrightError, user_message
+from core.model.retry import parse_retry_after
 from core.types import IncomingMessage
 
 __all__ = ["NO_MENTIONS", "StreamingReply", "preview", "write_answer"]
@@ -95,10 +96,8 @@ class StreamingReply:
 def _retry_after(exc: discord.HTTPException) -> float:
     # A 429 that discord.py did not handle (no Via header: it came from a proxy or CDN).
     header = exc.response.headers.get("Retry-After") if exc.response is not None else None
-    try:
-        return float(header) if header else _DEFAULT_RETRY_AFTER
-    except ValueError:
-        return _DEFAULT_RETRY_AFTER
+    seconds = parse_retry_after(header)
+    return _DEFAULT_RETRY_AFTER if seconds is None else seconds
 
 
 async def write_answer(

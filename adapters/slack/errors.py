@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from slack_sdk.errors import SlackApiError
 
+from core.model.retry import parse_retry_after
+
 __all__ = ["slack_error", "retry_after"]
+
+_DEFAULT_RETRY_AFTER = 1.0
 
 
 def slack_error(exc: SlackApiError) -> str:
@@ -21,9 +25,8 @@ def retry_after(exc: SlackApiError) -> float | None:
     if response is None or response.status_code != 429:
         return None
     headers = {k.lower(): v for k, v in (response.headers or {}).items()}
-    value = headers.get("retry-after", "1")
+    value = headers.get("retry-after")
     value = value[0] if isinstance(value, list) else value
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return 1.0
+    seconds = parse_retry_after(value)
+    # A 429 without a readable Retry-After still means "wait": a second is Slack's usual.
+    return _DEFAULT_RETRY_AFTER if seconds is None else seconds
