@@ -35,6 +35,6 @@ def fit_newest(newest_first: Sequence[Turn], budget: int) -> tuple[list[Turn], i
 
 def assemble(system_prompt: str, history_oldest_first: Sequence[Turn], text: str) -> list[ChatMessage]:
     messages = [ChatMessage("system", system_prompt)] if system_prompt else []
-    messages.extend(ChatMessage(turn.role, turn.content) for turn in history_oldest_first)
+    messages.extend(turn.message for turn in history_oldest_first)
     messages.append(ChatMessage("user", text))
     return messages

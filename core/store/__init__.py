@@ -17,7 +17,7 @@ from core.store.memory import InMemoryStore
 from core.store.protocol import Store
 from core.store.sqlite import SQLiteStore
 
-__all__ = ["Store", "SQLiteStore", "InMemoryStore", "open_store"]
+__all__ = ["InMemoryStore", "SQLiteStore", "Store", "open_store"]
 
 # SQLAlchemy spells the same URL with its driver; accept it so a copied URL just works.
 _SQLITE_PREFIXES = ("sqlite:///", "sqlite+aiosqlite:///")

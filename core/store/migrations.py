@@ -96,7 +96,30 @@ _INITIAL_SCHEMA = (
     """,
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_INITIAL_SCHEMA,)
+# A reply's usage travels on its turn row, and a trigger adds it to ``usage_daily`` in the
+# same statement: storing a reply is one INSERT, atomic without BEGIN/COMMIT, and many
+# replies can share one multi-row INSERT (see ``core/store/group_insert.py``).
+_USAGE_ON_REPLY_TURNS = (
+    "ALTER TABLE turns ADD COLUMN usage_day TEXT",
+    "ALTER TABLE turns ADD COLUMN prompt_tokens INTEGER",
+    "ALTER TABLE turns ADD COLUMN completion_tokens INTEGER",
+    """
+    CREATE TRIGGER turns_count_usage AFTER INSERT ON turns
+    WHEN NEW.usage_day IS NOT NULL
+    BEGIN
+        INSERT INTO usage_daily
+            (platform, workspace, channel, day, prompt_tokens, completion_tokens)
+        SELECT platform, workspace, channel, NEW.usage_day, NEW.prompt_tokens,
+               NEW.completion_tokens
+        FROM conversations WHERE id = NEW.conversation_id
+        ON CONFLICT (platform, workspace, channel, day) DO UPDATE SET
+            prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+            completion_tokens = completion_tokens + excluded.completion_tokens;
+    END
+    """,
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_INITIAL_SCHEMA, _USAGE_ON_REPLY_TURNS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

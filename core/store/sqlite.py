@@ -6,10 +6,18 @@ inside it (and be rolled back with it). So every operation holds ``_lock`` for i
 statements; an operation of several writes also holds a ``BEGIN IMMEDIATE`` transaction.
 
 Every await on aiosqlite is a round-trip to that thread (two context switches, ~100 us on
-one core), and round-trips, not SQL, are most of what an operation costs. So each call
-here is one trip where possible: ``execute_fetchall`` for reads, a bare ``await
-db.execute`` (whose finished cursor still holds ``rowcount`` and ``lastrowid``) for
-writes, single-statement writes in autocommit, and conversation ids kept in memory.
+one core), and round-trips, not SQL, are most of what an operation costs. So:
+
+- a message's reads (its conversation's newest turns, the channel's persona and usage)
+  come from caches (``core/store/caches.py``), kept in step with every write made here;
+- its writes are single statements in autocommit: storing a turn is one INSERT, and a
+  reply's usage is counted by a trigger in that same INSERT;
+- turns stored while another write is in flight share the next multi-row INSERT
+  (``core/store/group_insert.py``), so a busy bot spends one trip for many messages.
+
+The caches assume this store is the only writer of its conversations and personas:
+the SQLite default is for one bot process (scale out on a server database). Event
+claims are never cached: they hold across processes and restarts.
 
 Timestamps are stored as fixed-width ISO-8601 UTC text, which sorts as time does.
 """
@@ -20,20 +28,22 @@ import asyncio
 import json
 import os
 import sqlite3
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from itertools import islice
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Self
 
 import aiosqlite
 
 from core.errors import StoreError
 from core.store import migrations
+from core.store.caches import MISSING, LruCache, RecentTurns
+from core.store.group_insert import GroupInserter
 from core.types import (
     ChannelRef,
     ConversationRef,
@@ -48,8 +58,6 @@ from core.types import (
 __all__ = ["SQLiteStore"]
 
 Clock = Callable[[], datetime]
-_K = TypeVar("_K")
-_V = TypeVar("_V")
 
 # ``id < ?`` with this when there is no ``before_id``: one statement, always a range scan.
 _NO_UPPER_BOUND = 2**63 - 1
@@ -57,13 +65,15 @@ _NO_UPPER_BOUND = 2**63 - 1
 # small enough to keep memory flat for millions of turns.
 _SEED_BATCH = 20_000
 _MEMORY = ":memory:"
-# Conversation ids kept in memory; past this many the least recently used are dropped (a
-# miss costs two trips once), so a bot that sees millions of threads keeps memory flat.
-_CONVERSATION_CACHE_SIZE = 100_000
-# Decoded turns kept in memory, by id: every message re-reads its conversation's newest
-# ~200 turns, and building a (frozen dataclass) Turn costs ~2 us, as much as the rest of
-# recent_turns. Bounded by count; contents are chat messages, so tens of MB at most.
-_TURN_CACHE_SIZE = 50_000
+# Entries of each per-channel or per-conversation cache; past this many the least
+# recently used are dropped (a miss costs a trip), so memory stays flat for any bot.
+_CACHE_SIZE = 100_000
+# Turns held by the recent-turns cache: up to ``_RECENT_DEPTH`` per conversation (more
+# than a 6,000-token context holds), ``_RECENT_CAPACITY`` in all (tens of MB at most).
+_RECENT_DEPTH = 256
+_RECENT_CAPACITY = 100_000
+# Rows per multi-row INSERT: far below SQLite's 32,766 bound parameters (10 a row).
+_MAX_INSERT_ROWS = 200
 
 _FIND_CONVERSATION = """
     SELECT id FROM conversations
@@ -75,11 +85,12 @@ _INSERT_CONVERSATION = """
     VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (platform, workspace, channel, thread) DO NOTHING
 """
-_INSERT_TURN = """
-    INSERT INTO turns
-        (conversation_id, role, content, tokens, author_id, author_name, created_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?)
+_TURN_COLUMNS = """
+    (conversation_id, role, content, tokens, author_id, author_name, created_at,
+     usage_day, prompt_tokens, completion_tokens)
 """
+_TURN_VALUES = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_SEED_TURN = f"INSERT INTO turns {_TURN_COLUMNS} VALUES {_TURN_VALUES}"
 _RECENT_TURNS = """
     SELECT id, role, content, tokens, author_id, author_name, created_at
     FROM turns
@@ -94,14 +105,6 @@ _FORGET = """
     DELETE FROM turns WHERE conversation_id = (
         SELECT id FROM conversations
         WHERE platform = ? AND workspace = ? AND channel = ? AND thread = ?)
-"""
-_ADD_USAGE = """
-    INSERT INTO usage_daily
-        (platform, workspace, channel, day, prompt_tokens, completion_tokens)
-    VALUES (?, ?, ?, ?, ?, ?)
-    ON CONFLICT (platform, workspace, channel, day) DO UPDATE SET
-        prompt_tokens = prompt_tokens + excluded.prompt_tokens,
-        completion_tokens = completion_tokens + excluded.completion_tokens
 """
 _USAGE = """
     SELECT
@@ -149,6 +152,18 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True, slots=True)
+class _PendingTurn:
+    """A turn waiting for its INSERT; a reply also carries the usage to count."""
+
+    conversation: ConversationRef
+    conversation_id: int
+    turn: NewTurn
+    created_at: datetime
+    usage_day: str | None = None
+    usage: Usage | None = None
+
+
 class SQLiteStore:
     """The ``Store`` on a SQLite file (or ``":memory:"``), created with its directory."""
 
@@ -161,13 +176,15 @@ class SQLiteStore:
         self._db: aiosqlite.Connection | None = None
         self._closed = False
         self._lock = asyncio.Lock()
+        self._writer: GroupInserter[_PendingTurn, Turn] = GroupInserter(
+            self._write_turns, _MAX_INSERT_ROWS)
         # Only ids of committed rows: a conversation row is never deleted (``forget``
         # deletes its turns), so a committed id stays right whoever else writes the file.
-        self._conversation_ids: _LruCache[ConversationRef, int] = _LruCache(
-            _CONVERSATION_CACHE_SIZE)
-        # A turn row is never updated and AUTOINCREMENT never reuses an id, so an id
-        # always decodes to the same (immutable) Turn: sharing them across calls is safe.
-        self._turns: _LruCache[int, Turn] = _LruCache(_TURN_CACHE_SIZE)
+        self._conversation_ids: LruCache[ConversationRef, int] = LruCache(_CACHE_SIZE)
+        # Caches of what every message reads; see the module docstring for why they hold.
+        self._recent = RecentTurns(_RECENT_DEPTH, _RECENT_CAPACITY)
+        self._personas: LruCache[ChannelRef, Persona | None] = LruCache(_CACHE_SIZE)
+        self._usage: LruCache[ChannelRef, tuple[str, UsageTotals]] = LruCache(_CACHE_SIZE)
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self._path!r})"
@@ -186,8 +203,11 @@ class SQLiteStore:
                 self._db = await self._connect()
 
     async def aclose(self) -> None:
+        # Turns already handed to the writer are stored before the connection closes.
+        await self._writer.drain()
         async with self._lock:
             db, self._db, self._closed = self._db, None, True
+            self._forget_caches()
             if db is not None:
                 with _translated("closing the database"):
                     await db.close()
@@ -206,26 +226,17 @@ class SQLiteStore:
 
     # -- turns -------------------------------------------------------------------------
     async def add_turn(self, conversation: ConversationRef, turn: NewTurn) -> Turn:
-        # No BEGIN/COMMIT: a single INSERT in autocommit is atomic by itself. On a cache
-        # miss the conversation row is committed first; an empty conversation is harmless.
-        async with self._connection("add_turn") as db:
-            conversation_id = await self._conversation_id(db, conversation)
-            self._remember(conversation, conversation_id)
-            return await self._insert_turn(db, conversation_id, turn)
+        conversation_id = await self._conversation_id(conversation, "add_turn")
+        return await self._writer.submit(
+            _PendingTurn(conversation, conversation_id, turn, self._now()))
 
     async def add_reply(
         self, conversation: ConversationRef, turn: NewTurn, usage: Usage, day: date
     ) -> Turn:
-        usage_row = (*_channel_key(conversation.channel_ref), day.isoformat(),
-                     usage.prompt_tokens, usage.completion_tokens)
-        # Four trips: BEGIN IMMEDIATE, the turn, the usage upsert, COMMIT.
-        async with self._connection("add_reply") as db:
-            async with _write_transaction(db):
-                conversation_id = await self._conversation_id(db, conversation)
-                stored = await self._insert_turn(db, conversation_id, turn)
-                await db.execute(_ADD_USAGE, usage_row)
-            self._remember(conversation, conversation_id)
-        return stored
+        # One INSERT: the trigger ``turns_count_usage`` counts the usage in it.
+        conversation_id = await self._conversation_id(conversation, "add_reply")
+        return await self._writer.submit(
+            _PendingTurn(conversation, conversation_id, turn, self._now(), day.isoformat(), usage))
 
     async def recent_turns(
         self, conversation: ConversationRef, limit: int, before_id: int | None = None
@@ -233,15 +244,26 @@ class SQLiteStore:
         # SQLite reads a negative LIMIT as "no limit"; the contract means "nothing".
         if limit <= 0:
             return []
+        self._open_db("recent_turns")
+        cached = self._recent.get(conversation, limit, before_id)
+        if cached is not None:
+            return cached
+        # A read from the top fills the cache, so it takes a whole window at once.
+        wanted = limit if before_id is not None else max(limit, self._recent.depth)
         upper = _NO_UPPER_BOUND if before_id is None else before_id
-        params = (*_conversation_key(conversation), upper, limit)
+        params = (*_conversation_key(conversation), upper, wanted)
         async with self._connection("recent_turns") as db:
             rows = await db.execute_fetchall(_RECENT_TURNS, params)
-        return [self._decoded(row) for row in reversed(list(rows))]
+            turns = [_turn_from_row(row) for row in reversed(list(rows))]
+            if before_id is None:
+                self._recent.load(conversation, turns, complete=len(turns) < wanted)
+        return turns[-limit:]
 
     async def forget(self, conversation: ConversationRef) -> int:
         async with self._connection("forget") as db:
-            return (await db.execute(_FORGET, _conversation_key(conversation))).rowcount
+            deleted = (await db.execute(_FORGET, _conversation_key(conversation))).rowcount
+            self._recent.forgotten(conversation)
+        return deleted
 
     async def seed_turns(self, conversation: ConversationRef, turns: Iterable[NewTurn]) -> None:
         """Insert many turns in one transaction, all with the same ``created_at``.
@@ -251,17 +273,25 @@ class SQLiteStore:
         """
         async with self._connection("seed_turns") as db:
             async with _write_transaction(db):
-                conversation_id = await self._conversation_id(db, conversation)
+                conversation_id = await self._find_or_create_conversation(db, conversation)
                 created_at = _to_text(self._now())
-                rows = (_turn_row(conversation_id, turn, created_at) for turn in turns)
+                rows = (_turn_row(conversation_id, turn, created_at, None, None)
+                        for turn in turns)
                 for batch in _batches(rows, _SEED_BATCH):
-                    await db.executemany(_INSERT_TURN, batch)
-            self._remember(conversation, conversation_id)
+                    await db.executemany(_SEED_TURN, batch)
+            self._conversation_ids.put(conversation, conversation_id)
+            self._recent.discard(conversation)
 
     # -- personas ----------------------------------------------------------------------
     async def get_persona(self, channel: ChannelRef) -> Persona | None:
+        self._open_db("get_persona")
+        cached = self._personas.get(channel)
+        if cached is not MISSING:
+            return cached  # type: ignore[return-value]  # MISSING was ruled out
         async with self._connection("get_persona") as db:
-            return await _select_persona(db, channel)
+            persona = await _select_persona(db, channel)
+            self._personas.put(channel, persona)
+        return persona
 
     async def set_persona(
         self,
@@ -271,11 +301,13 @@ class SQLiteStore:
         actor_name: str,
     ) -> PersonaChange:
         now = self._now()
-        async with self._transaction("set_persona") as db:
-            before = await _select_persona(db, channel)
-            await _write_persona(db, channel, persona, now)
-            change = PersonaChange(channel, actor_id, actor_name, before, persona, now)
-            await db.execute(_INSERT_AUDIT, _audit_row(change))
+        async with self._connection("set_persona") as db:
+            async with _write_transaction(db):
+                before = await _select_persona(db, channel)
+                await _write_persona(db, channel, persona, now)
+                change = PersonaChange(channel, actor_id, actor_name, before, persona, now)
+                await db.execute(_INSERT_AUDIT, _audit_row(change))
+            self._personas.put(channel, persona)
         return change
 
     async def persona_history(self, channel: ChannelRef, limit: int) -> list[PersonaChange]:
@@ -300,16 +332,29 @@ class SQLiteStore:
 
     # -- usage -------------------------------------------------------------------------
     async def usage(self, channel: ChannelRef, day: date) -> UsageTotals:
-        params = (day.isoformat(), day.isoformat(), *_channel_key(channel))
+        self._open_db("usage")
+        day_text = day.isoformat()
+        cached = self._usage.get(channel)
+        if cached is not MISSING and cached[0] == day_text:  # type: ignore[index]
+            return cached[1]  # type: ignore[index]
+        params = (day_text, day_text, *_channel_key(channel))
         async with self._connection("usage") as db:
             rows = await db.execute_fetchall(_USAGE, params)
-        # An aggregate without GROUP BY always yields exactly one row.
-        ((today_in, today_out, total_in, total_out),) = rows
-        return UsageTotals(Usage(today_in, today_out), Usage(total_in, total_out))
+            # An aggregate without GROUP BY always yields exactly one row.
+            ((today_in, today_out, total_in, total_out),) = rows
+            totals = UsageTotals(Usage(today_in, today_out), Usage(total_in, total_out))
+            self._usage.put(channel, (day_text, totals))
+        return totals
 
     # -- helpers -----------------------------------------------------------------------
     def _now(self) -> datetime:
         return self._clock().astimezone(UTC)
+
+    def _open_db(self, action: str) -> aiosqlite.Connection:
+        if self._db is None:
+            state = "closed" if self._closed else "not open (await open() first)"
+            raise StoreError(f"{action}: {self!r} is {state}")
+        return self._db
 
     @asynccontextmanager
     async def _connection(self, action: str) -> AsyncIterator[aiosqlite.Connection]:
@@ -322,16 +367,9 @@ class SQLiteStore:
         ``asyncio.Lock`` costs about a microsecond, a round-trip a hundred.
         """
         async with self._lock:
-            if self._db is None:
-                state = "closed" if self._closed else "not open (await open() first)"
-                raise StoreError(f"{action}: {self!r} is {state}")
+            db = self._open_db(action)
             with _translated(action):
-                yield self._db
-
-    @asynccontextmanager
-    async def _transaction(self, action: str) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._connection(action) as db, _write_transaction(db):
-            yield db
+                yield db
 
     async def _connect(self) -> aiosqlite.Connection:
         with _translated(f"opening the database at {self._path}"):
@@ -357,67 +395,81 @@ class SQLiteStore:
         async with _write_transaction(db):
             await migrations.apply(db)
 
-    async def _insert_turn(
-        self, db: aiosqlite.Connection, conversation_id: int, turn: NewTurn
-    ) -> Turn:
-        created_at = self._now()
-        row = _turn_row(conversation_id, turn, _to_text(created_at))
-        # One trip, like ``execute_insert`` but without its extra SELECT last_insert_rowid().
-        turn_id = (await db.execute(_INSERT_TURN, row)).lastrowid
-        assert turn_id is not None  # an INSERT into a rowid table always sets it
-        return Turn(turn_id, turn.role, turn.content, turn.tokens,
-                    turn.author_id, turn.author_name, created_at)
+    async def _conversation_id(self, conversation: ConversationRef, action: str) -> int:
+        """The conversation's row id, creating the row if it has none: no trip when known."""
+        self._open_db(action)
+        known = self._conversation_ids.get(conversation)
+        if known is not MISSING:
+            return known  # type: ignore[return-value]  # MISSING was ruled out
+        async with self._connection(action) as db:
+            conversation_id = await self._find_or_create_conversation(db, conversation)
+        # The INSERT ran in autocommit, so the row is committed and its id is for good.
+        self._conversation_ids.put(conversation, conversation_id)
+        return conversation_id
 
-    async def _conversation_id(
+    async def _find_or_create_conversation(
         self, db: aiosqlite.Connection, conversation: ConversationRef
     ) -> int:
-        """The conversation's row id, creating the row if it has none: no trip when known.
-
-        Callers ``_remember`` the id once the row is committed, never inside a transaction
-        that may still roll back: SQLite would hand that id to the next new conversation.
-        """
-        known = self._conversation_ids.get(conversation)
-        if known is not None:
-            return known
         key = _conversation_key(conversation)
         # Insert-then-select is right however the row came (us, earlier, another process).
         await db.execute(_INSERT_CONVERSATION, (*key, _to_text(self._now())))
         ((conversation_id,),) = await db.execute_fetchall(_FIND_CONVERSATION, key)
         return int(conversation_id)
 
-    def _remember(self, conversation: ConversationRef, conversation_id: int) -> None:
-        self._conversation_ids.put(conversation, conversation_id)
+    async def _write_turns(self, batch: list[_PendingTurn]) -> list[Turn | Exception]:
+        """``GroupInserter``'s writer: the batch in one INSERT, else row by row.
 
-    def _decoded(self, row: tuple[Any, ...]) -> Turn:
-        turn = self._turns.get(row[0])
-        if turn is None:
-            turn = _turn_from_row(row)
-            self._turns.put(turn.id, turn)
-        return turn
+        A multi-row INSERT is all or nothing, so one bad row would fail every message in
+        the batch; then each row is tried alone, and only the bad one fails.
+        """
+        async with self._lock:
+            try:
+                return list(await self._insert(batch))
+            except StoreError as exc:
+                if len(batch) == 1:
+                    return [exc]
+            results: list[Turn | Exception] = []
+            for pending in batch:
+                try:
+                    results.extend(await self._insert([pending]))
+                except StoreError as exc:
+                    results.append(exc)
+            return results
 
+    async def _insert(self, batch: list[_PendingTurn]) -> list[Turn]:
+        """One INSERT for the batch (call with ``_lock`` held); caches follow the commit."""
+        db = self._open_db("add_turn")
+        params = [value for pending in batch for value in _pending_row(pending)]
+        with _translated("storing a turn"):
+            rows = await db.execute_fetchall(_insert_turns_sql(len(batch)), params)
+        # Rows of a multi-row VALUES are inserted in order, and AUTOINCREMENT ids only
+        # grow; RETURNING's own order is unspecified, hence the sort.
+        ids = sorted(turn_id for (turn_id,) in rows)
+        stored = []
+        for pending, turn_id in zip(batch, ids, strict=True):
+            turn = pending.turn
+            stored_turn = Turn(turn_id, turn.role, turn.content, turn.tokens,
+                               turn.author_id, turn.author_name, pending.created_at)
+            self._recent.added(pending.conversation, stored_turn)
+            if pending.usage is not None and pending.usage_day is not None:
+                self._count_usage(pending.conversation.channel_ref, pending.usage_day,
+                                  pending.usage)
+            stored.append(stored_turn)
+        return stored
 
-class _LruCache(Generic[_K, _V]):
-    """A dict bounded to ``size`` entries, dropping the least recently used.
+    def _count_usage(self, channel: ChannelRef, day: str, usage: Usage) -> None:
+        cached = self._usage.get(channel)
+        if cached is MISSING:
+            return
+        cached_day, totals = cached  # type: ignore[misc]  # MISSING was ruled out
+        today = _plus(totals.today, usage) if cached_day == day else totals.today
+        self._usage.put(channel, (cached_day, UsageTotals(today, _plus(totals.total, usage))))
 
-    OrderedDict, not dict: evicting a plain dict's first key again and again makes
-    ``next(iter(d))`` walk the deleted slots left in front, quadratic until a resize.
-    """
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._entries: OrderedDict[_K, _V] = OrderedDict()
-
-    def get(self, key: _K) -> _V | None:
-        value = self._entries.get(key)
-        if value is not None:
-            self._entries.move_to_end(key)
-        return value
-
-    def put(self, key: _K, value: _V) -> None:
-        self._entries[key] = value
-        self._entries.move_to_end(key)
-        if len(self._entries) > self._size:
-            self._entries.popitem(last=False)
+    def _forget_caches(self) -> None:
+        self._conversation_ids.clear()
+        self._recent.clear()
+        self._personas.clear()
+        self._usage.clear()
 
 
 @contextmanager
@@ -473,9 +525,30 @@ def _channel_key(channel: ChannelRef) -> tuple[str, str, str]:
     return (channel.platform, channel.workspace, channel.channel)
 
 
-def _turn_row(conversation_id: int, turn: NewTurn, created_at: str) -> tuple[Any, ...]:
-    return (conversation_id, turn.role, turn.content, turn.tokens,
-            turn.author_id, turn.author_name, created_at)
+@cache
+def _insert_turns_sql(rows: int) -> str:
+    values = ", ".join([_TURN_VALUES] * rows)
+    return f"INSERT INTO turns {_TURN_COLUMNS} VALUES {values} RETURNING id"
+
+
+def _turn_row(
+    conversation_id: int, turn: NewTurn, created_at: str, usage_day: str | None,
+    usage: Usage | None,
+) -> tuple[Any, ...]:
+    # Column order of _TURN_COLUMNS.
+    prompt, completion = (None, None) if usage is None else (usage.prompt_tokens,
+                                                             usage.completion_tokens)
+    return (conversation_id, turn.role, turn.content, turn.tokens, turn.author_id,
+            turn.author_name, created_at, usage_day, prompt, completion)
+
+
+def _pending_row(pending: _PendingTurn) -> tuple[Any, ...]:
+    return _turn_row(pending.conversation_id, pending.turn, _to_text(pending.created_at),
+                     pending.usage_day, pending.usage)
+
+
+def _plus(a: Usage, b: Usage) -> Usage:
+    return Usage(a.prompt_tokens + b.prompt_tokens, a.completion_tokens + b.completion_tokens)
 
 
 def _turn_from_row(row: tuple[Any, ...]) -> Turn:

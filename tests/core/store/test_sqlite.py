@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,38 +18,11 @@ from core.errors import StoreError
 from core.store import SQLiteStore, migrations
 from core.store.sqlite import _RECENT_TURNS
 from core.types import ConversationRef, NewTurn, Persona, Usage
+from tests.core.store.conftest import RawConnect
 
 CONVERSATION = ConversationRef("slack", "T1", "C1", "1700000000.000100")
 CHANNEL = CONVERSATION.channel_ref
 DAY = date(2024, 5, 1)
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "data" / "chatwright.db"
-
-
-@pytest.fixture
-async def store(db_path: Path) -> AsyncIterator[SQLiteStore]:
-    async with SQLiteStore(db_path) as opened:
-        yield opened
-
-
-RawConnect = Callable[[], sqlite3.Connection]
-
-
-@pytest.fixture
-def raw(db_path: Path) -> Iterator[Callable[[], sqlite3.Connection]]:
-    """Opens other connections to the same file, as a second process would have."""
-    opened: list[sqlite3.Connection] = []
-
-    def connect() -> sqlite3.Connection:
-        opened.append(sqlite3.connect(db_path, isolation_level=None))
-        return opened[-1]
-
-    yield connect
-    for connection in opened:
-        connection.close()
 
 
 def turns(count: int, prefix: str = "") -> list[NewTurn]:
@@ -144,6 +117,30 @@ async def test_migrations_are_idempotent(db_path: Path) -> None:
         assert len(await store.recent_turns(CONVERSATION, 10)) == 3
         assert store._db is not None
         assert await migrations.apply(store._db) == migrations.SCHEMA_VERSION
+
+
+async def test_a_version_1_database_is_upgraded_with_its_data(
+    db_path: Path, raw: RawConnect
+) -> None:
+    db_path.parent.mkdir(parents=True)
+    old = raw()
+    for statement in migrations.MIGRATIONS[0]:
+        old.execute(statement)
+    old.execute("PRAGMA user_version = 1")
+    old.execute("INSERT INTO conversations VALUES (1, ?, ?, ?, ?, '2024-05-01T00:00:00.000000+00:00')",
+                _key(CONVERSATION))
+    old.execute("INSERT INTO turns (conversation_id, role, content, tokens, author_id,"
+                " author_name, created_at) VALUES (1, 'user', 'from v1', 3, 'U1', 'ada',"
+                " '2024-05-01T00:00:00.000000+00:00')")
+    old.execute("INSERT INTO usage_daily VALUES (?, ?, ?, ?, 100, 10)",
+                (*_key(CONVERSATION)[:3], DAY.isoformat()))
+
+    async with SQLiteStore(db_path) as store:
+        await store.add_reply(CONVERSATION, NewTurn("assistant", "from v2", 1), Usage(7, 1), DAY)
+
+        assert [t.content for t in await store.recent_turns(CONVERSATION, 10)] == ["from v1", "from v2"]
+        assert (await store.usage(CHANNEL, DAY)).today == Usage(107, 11)
+    assert raw().execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION
 
 
 async def test_a_database_from_a_newer_chatwright_is_refused(
@@ -294,38 +291,34 @@ async def test_seed_turns_with_nothing_is_harmless(store: SQLiteStore) -> None:
 # -- round-trips and in-memory caches --------------------------------------------------
 
 
-@pytest.fixture
-async def statements(store: SQLiteStore) -> AsyncIterator[list[str]]:
-    """The SQL statements the store runs from now on (each of ours is one aiosqlite trip)."""
-    ran: list[str] = []
-    assert store._db is not None
-    await store._db.set_trace_callback(ran.append)
-    yield ran
-    await store._db.set_trace_callback(None)
-
-
-async def test_each_hot_path_operation_is_as_few_statements_as_it_can_be(
-    store: SQLiteStore, statements: list[str]
+async def test_a_message_costs_two_trips_once_its_reads_are_cached(
+    store: SQLiteStore, trips: list[object]
 ) -> None:
     await store.add_turn(CONVERSATION, NewTurn("user", "learns the conversation id", 1))
-
-    counts = {}
-    for name, call in {
-        "add_turn": lambda: store.add_turn(CONVERSATION, NewTurn("user", "x", 1)),
-        "add_reply": lambda: store.add_reply(
-            CONVERSATION, NewTurn("assistant", "y", 1), Usage(1, 1), DAY),
+    reads = {
         "recent_turns": lambda: store.recent_turns(CONVERSATION, 64),
         "get_persona": lambda: store.get_persona(CHANNEL),
         "usage": lambda: store.usage(CHANNEL, DAY),
+    }
+    writes = {
+        "add_turn": lambda: store.add_turn(CONVERSATION, NewTurn("user", "x", 1)),
+        "add_reply": lambda: store.add_reply(
+            CONVERSATION, NewTurn("assistant", "y", 1), Usage(1, 1), DAY),
         "claim_event": lambda: store.claim_event("slack", "Ev1"),
         "forget": lambda: store.forget(CONVERSATION),
-    }.items():
-        statements.clear()
-        await call()
-        counts[name] = len(statements)
+    }
 
-    assert counts == {"add_turn": 1, "add_reply": 4, "recent_turns": 1, "get_persona": 1,
-                      "usage": 1, "claim_event": 1, "forget": 1}
+    async def count(calls: dict[str, Any]) -> dict[str, int]:
+        counts = {}
+        for name, call in calls.items():
+            trips.clear()
+            await call()
+            counts[name] = len(trips)
+        return counts
+
+    assert await count(reads) == {"recent_turns": 1, "get_persona": 1, "usage": 1}
+    assert await count(reads) == {"recent_turns": 0, "get_persona": 0, "usage": 0}
+    assert await count(writes) == {"add_turn": 1, "add_reply": 1, "claim_event": 1, "forget": 1}
 
 
 async def test_a_rolled_back_conversation_id_is_not_remembered(
@@ -363,11 +356,10 @@ async def test_a_conversation_created_by_another_process_is_found(
     assert other.execute("SELECT count(*) FROM conversations").fetchone() == (1,)
 
 
-async def test_turns_written_by_another_process_and_forgotten_ones_read_right(
+async def test_turns_written_by_another_process_read_right_when_first_loaded(
     store: SQLiteStore, raw: RawConnect
 ) -> None:
     mine = await store.add_turn(CONVERSATION, NewTurn("user", "mine", 1))
-    assert await store.recent_turns(CONVERSATION, 10) == [mine]
     other = raw()
     other.execute(
         "INSERT INTO turns (conversation_id, role, content, tokens, author_id, author_name,"
@@ -376,6 +368,7 @@ async def test_turns_written_by_another_process_and_forgotten_ones_read_right(
 
     both = await store.recent_turns(CONVERSATION, 10)
     assert [t.content for t in both] == ["mine", "theirs"]
+    assert both[0] == mine
     assert both[1].created_at == datetime(2024, 5, 1, tzinfo=UTC)
     assert both[1].created_at.tzinfo is UTC
 

@@ -1,0 +1,79 @@
+"""Group commit: rows submitted while a write is in flight share the next write.
+
+A message of the engine waits for its turn to be committed, and on SQLite each write is a
+round-trip to aiosqlite's thread. With many conversations answering at once, one
+multi-row statement for everything that queued up in the meantime costs about what one
+row costs, so throughput grows with load instead of queueing behind the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+__all__ = ["GroupInserter"]
+
+Row = TypeVar("Row")
+Result = TypeVar("Result")
+
+
+class GroupInserter(Generic[Row, Result]):
+    """``await submit(row)`` returns once the row is written (or raises its error).
+
+    One background task writes while rows are waiting and ends when none are, so an idle
+    store holds no task. Each row's outcome is its own: the ``write`` function decides
+    how a failure in a batch is narrowed down to the rows that caused it.
+    """
+
+    def __init__(
+        self, write: Callable[[list[Row]], Awaitable[list[Result | Exception]]], max_batch: int
+    ) -> None:
+        # ``write`` returns one result per row, in order: the stored value or its error.
+        self._write = write
+        self._max_batch = max_batch
+        self._waiting: list[tuple[Row, asyncio.Future[Result]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def submit(self, row: Row) -> Result:
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._waiting.append((row, future))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_waiting(), name="store-group-insert")
+        return await future
+
+    async def drain(self) -> None:
+        """Wait until every row submitted so far is written."""
+        writer = self._writer
+        if writer is not None:
+            await asyncio.wait([writer])
+
+    async def _write_waiting(self) -> None:
+        try:
+            while self._waiting:
+                batch = self._waiting[: self._max_batch]
+                del self._waiting[: self._max_batch]
+                try:
+                    results = await self._write([row for row, _ in batch])
+                except Exception as exc:  # noqa: BLE001 - each waiting caller gets it
+                    results = [exc] * len(batch)
+                except BaseException:
+                    _cancel(batch)
+                    raise
+                for (_, future), result in zip(batch, results, strict=True):
+                    if future.done():  # its caller was cancelled; the row is written anyway
+                        continue
+                    if isinstance(result, Exception):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+        finally:
+            # No await since the loop test: nothing can have been queued in between.
+            self._writer = None
+            waiting, self._waiting = self._waiting, []
+            _cancel(waiting)
+
+
+def _cancel(batch: list[tuple[Row, asyncio.Future[Result]]]) -> None:
+    for _, future in batch:
+        future.cancel()

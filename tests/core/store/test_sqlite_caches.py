@@ -1,0 +1,154 @@
+"""The SQLite store's caches and grouped writes: they must never disagree with the file.
+
+Each test checks the store's answer against the database itself (a plain ``sqlite3``
+connection) or against a fresh store on the same file, which has no caches yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from core.errors import StoreError
+from core.store import SQLiteStore
+from core.types import ConversationRef, NewTurn, Persona, Usage, UsageTotals
+from tests.core.store.conftest import RawConnect
+
+CONVERSATION = ConversationRef("slack", "T1", "C1", "1700000000.000100")
+CHANNEL = CONVERSATION.channel_ref
+DAY = date(2024, 5, 1)
+
+
+async def fresh_view(db_path: Path, conversation: ConversationRef) -> list[str]:
+    async with SQLiteStore(db_path) as other:
+        return [t.content for t in await other.recent_turns(conversation, 10_000)]
+
+
+async def test_turns_of_many_conversations_at_once_share_inserts_and_land_right(
+    store: SQLiteStore, trips: list[object], db_path: Path
+) -> None:
+    conversations = [ConversationRef("slack", "T1", f"C{n}", "") for n in range(50)]
+    for conversation in conversations:  # learn every conversation id first
+        await store.add_turn(conversation, NewTurn("user", "hello", 1))
+    trips.clear()
+
+    stored = await asyncio.gather(*(
+        store.add_reply(conversation, NewTurn("assistant", f"answer {n}", 2), Usage(3, 2), DAY)
+        for n, conversation in enumerate(conversations)
+    ))
+
+    assert len(trips) < 10, "50 replies should share a few INSERTs, not take 50 trips"
+    assert len({t.id for t in stored}) == 50
+    for n, conversation in enumerate(conversations):
+        assert await fresh_view(db_path, conversation) == ["hello", f"answer {n}"]
+        assert (await store.usage(conversation.channel_ref, DAY)).today == Usage(3, 2)
+
+
+async def test_one_bad_row_in_a_batch_fails_alone(store: SQLiteStore, db_path: Path) -> None:
+    await store.add_turn(CONVERSATION, NewTurn("user", "first", 1))
+    # A role the schema refuses (the CHECK constraint), among good rows.
+    bad = NewTurn("system", "refused", 1)  # type: ignore[arg-type]
+
+    results = await asyncio.gather(
+        store.add_turn(CONVERSATION, NewTurn("user", "a", 1)),
+        store.add_turn(CONVERSATION, bad),
+        store.add_turn(CONVERSATION, NewTurn("user", "b", 1)),
+        return_exceptions=True,
+    )
+
+    assert isinstance(results[1], StoreError)
+    assert [t.content for t in await store.recent_turns(CONVERSATION, 10)] == ["first", "a", "b"]
+    assert await fresh_view(db_path, CONVERSATION) == ["first", "a", "b"]
+
+
+async def test_a_failed_reply_leaves_the_cached_history_and_usage_as_they_were(
+    store: SQLiteStore, raw: RawConnect
+) -> None:
+    await store.add_turn(CONVERSATION, NewTurn("user", "question", 1))
+    await store.recent_turns(CONVERSATION, 10)  # cached now
+    before = await store.usage(CHANNEL, DAY)
+    raw().execute(
+        "CREATE TRIGGER fail_usage BEFORE INSERT ON usage_daily "
+        "BEGIN SELECT RAISE(ABORT, 'usage refused'); END"
+    )
+
+    with pytest.raises(StoreError, match="usage refused"):
+        await store.add_reply(CONVERSATION, NewTurn("assistant", "lost", 1), Usage(5, 1), DAY)
+
+    assert [t.content for t in await store.recent_turns(CONVERSATION, 10)] == ["question"]
+    assert await store.usage(CHANNEL, DAY) == before
+
+
+async def test_cached_usage_follows_replies_and_a_new_day_is_read_afresh(
+    store: SQLiteStore, db_path: Path
+) -> None:
+    await store.add_reply(CONVERSATION, NewTurn("assistant", "x", 1), Usage(10, 1), DAY)
+    assert await store.usage(CHANNEL, DAY) == UsageTotals(Usage(10, 1), Usage(10, 1))
+
+    await store.add_reply(CONVERSATION, NewTurn("assistant", "y", 1), Usage(5, 2), DAY)
+    next_day = date(2024, 5, 2)
+    await store.add_reply(CONVERSATION, NewTurn("assistant", "z", 1), Usage(1, 1), next_day)
+
+    assert await store.usage(CHANNEL, DAY) == UsageTotals(Usage(15, 3), Usage(16, 4))
+    assert await store.usage(CHANNEL, next_day) == UsageTotals(Usage(1, 1), Usage(16, 4))
+    async with SQLiteStore(db_path) as other:
+        assert await other.usage(CHANNEL, DAY) == UsageTotals(Usage(15, 3), Usage(16, 4))
+
+
+async def test_cached_personas_follow_set_and_reset(store: SQLiteStore) -> None:
+    assert await store.get_persona(CHANNEL) is None  # cached as "none"
+
+    await store.set_persona(CHANNEL, Persona("Be brief."), "U1", "ada")
+    assert await store.get_persona(CHANNEL) == Persona("Be brief.")
+
+    await store.set_persona(CHANNEL, None, "U1", "ada")
+    assert await store.get_persona(CHANNEL) is None
+
+
+async def test_history_past_the_cached_window_is_read_from_the_file(store: SQLiteStore) -> None:
+    await store.seed_turns(CONVERSATION, [NewTurn("user", f"s{i}", 1) for i in range(600)])
+    await store.add_turn(CONVERSATION, NewTurn("user", "newest", 1))
+
+    newest = await store.recent_turns(CONVERSATION, 64)
+    older = await store.recent_turns(CONVERSATION, 400, before_id=newest[0].id)
+
+    assert newest[-1].content == "newest"
+    assert [t.content for t in older] == [f"s{i}" for i in range(137, 537)]
+
+
+async def test_seeding_a_cached_conversation_is_seen(store: SQLiteStore) -> None:
+    await store.add_turn(CONVERSATION, NewTurn("user", "first", 1))
+    assert len(await store.recent_turns(CONVERSATION, 10)) == 1
+
+    await store.seed_turns(CONVERSATION, [NewTurn("user", "seeded", 1)])
+
+    assert [t.content for t in await store.recent_turns(CONVERSATION, 10)] == ["first", "seeded"]
+
+
+async def test_closing_waits_for_turns_already_submitted(db_path: Path) -> None:
+    store = SQLiteStore(db_path)
+    await store.open()
+    await store.add_turn(CONVERSATION, NewTurn("user", "first", 1))  # learns the id
+    pending = [asyncio.ensure_future(store.add_turn(CONVERSATION, NewTurn("user", str(n), 1)))
+               for n in range(20)]
+    await asyncio.sleep(0)  # every add_turn has reached the writer
+
+    await store.aclose()
+
+    assert all(task.done() and not task.exception() for task in pending)
+    assert await fresh_view(db_path, CONVERSATION) == ["first"] + [str(n) for n in range(20)]
+
+
+async def test_cached_reads_on_a_closed_store_still_refuse(store: SQLiteStore) -> None:
+    await store.add_turn(CONVERSATION, NewTurn("user", "x", 1))
+    await store.recent_turns(CONVERSATION, 10)
+    await store.get_persona(CHANNEL)
+    await store.aclose()
+
+    for read in (store.recent_turns(CONVERSATION, 10), store.get_persona(CHANNEL),
+                 store.usage(CHANNEL, DAY), store.add_turn(CONVERSATION, NewTurn("user", "y", 1))):
+        with pytest.raises(StoreError, match="closed"):
+            await read
