@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from adapters.slack.app import build_app
 from adapters.slack.config import SlackConfig
-from adapters.slack.errors import slack_error
+from adapters.slack.errors import retry_after, slack_error
 from adapters.common.tasks import TaskSet
 from core.engine import Engine
 from core.errors import ConfigurationError
@@ -58,11 +58,19 @@ class SlackAdapter:
             self._client.session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=_API_TIMEOUT)
             )
-        identity = await self._check_token()
-        log.info("Slack: connected as %s in %s", identity.bot_user_id, identity.team_id)
-        if self._config.socket_mode and self._socket is None:
-            self._socket = AsyncSocketModeHandler(self.app, self._config.app_token)
-            await self._socket.connect_async()
+        try:
+            identity = await self._check_token()
+            log.info("Slack: connected as %s in %s", identity.bot_user_id, identity.team_id)
+            if self._config.socket_mode and self._socket is None:
+                url = await self._socket_url()
+                self._socket = AsyncSocketModeHandler(self.app, self._config.app_token)
+                # Already issued, so the SDK does not ask again (None after a 429: it does).
+                self._socket.client.wss_uri = url
+                await self._socket.connect_async()
+        except BaseException:
+            # A refused token ends the adapter, not the bot: leave no session open behind.
+            await self.stop()
+            raise
 
     async def stop(self) -> None:
         socket, self._socket = self._socket, None
@@ -89,3 +97,21 @@ class SlackAdapter:
                 f"SLACK_BOT_TOKEN was refused by Slack ({slack_error(exc)}); "
                 "set it to the app's Bot User OAuth Token (xoxb-…)"
             ) from None
+
+    async def _socket_url(self) -> str | None:
+        """A WebSocket URL from ``apps.connections.open``, or None if rate limited.
+
+        slack_sdk retries a refused app token forever, so ``start()`` would never return
+        (and the runner would wait on it with every other platform); asked here first, a
+        refusal is a plain configuration error. A 429 is left to the SDK, which waits it out.
+        """
+        try:
+            response = await self._client.apps_connections_open(app_token=self._config.app_token)
+        except SlackApiError as exc:
+            if retry_after(exc) is not None:
+                return None
+            raise ConfigurationError(
+                f"SLACK_APP_TOKEN was refused by Slack ({slack_error(exc)}); "
+                "set it to an app-level token (xapp-…) with the connections:write scope"
+            ) from None
+        return str(response["url"])

@@ -43,6 +43,7 @@ import aiosqlite
 from core.errors import StoreError
 from core.store import migrations
 from core.store.caches import MISSING, LruCache, RecentTurns
+from core.store.checkpoints import Checkpointer
 from core.store.group_insert import GroupInserter
 from core.types import (
     ChannelRef,
@@ -74,6 +75,8 @@ _RECENT_DEPTH = 256
 _RECENT_CAPACITY = 100_000
 # Rows per multi-row INSERT: far below SQLite's 32,766 bound parameters (10 a row).
 _MAX_INSERT_ROWS = 200
+# Commits between WAL checkpoints: a few pages each, so about SQLite's own 1,000 pages.
+_CHECKPOINT_EVERY = 250
 
 _FIND_CONVERSATION = """
     SELECT id FROM conversations
@@ -174,6 +177,7 @@ class SQLiteStore:
         self._clock = clock
         self._busy_timeout_ms = int(busy_timeout * 1000)
         self._db: aiosqlite.Connection | None = None
+        self._checkpointer: Checkpointer | None = None
         self._closed = False
         self._lock = asyncio.Lock()
         self._writer: GroupInserter[_PendingTurn, Turn] = GroupInserter(
@@ -200,16 +204,26 @@ class SQLiteStore:
             if self._closed:
                 raise StoreError(f"{self!r} is closed")
             if self._db is None:
-                self._db = await self._connect()
+                db = await self._connect()
+                try:
+                    if self._path != _MEMORY:
+                        self._checkpointer = await self._start_checkpointer()
+                except BaseException:
+                    await db.close()
+                    raise
+                self._db = db
 
     async def aclose(self) -> None:
         # Turns already handed to the writer are stored before the connection closes.
         await self._writer.drain()
         async with self._lock:
             db, self._db, self._closed = self._db, None, True
+            checkpointer, self._checkpointer = self._checkpointer, None
             self._forget_caches()
-            if db is not None:
-                with _translated("closing the database"):
+            with _translated("closing the database"):
+                if checkpointer is not None:
+                    await checkpointer.aclose()
+                if db is not None:
                     await db.close()
 
     async def __aenter__(self) -> Self:
@@ -323,7 +337,9 @@ class SQLiteStore:
         # and restarts, not only across the tasks sharing this connection.
         params = (platform, event_id, _to_text(self._now()))
         async with self._connection("claim_event") as db:
-            return (await db.execute(_CLAIM_EVENT, params)).rowcount == 1
+            claimed = (await db.execute(_CLAIM_EVENT, params)).rowcount == 1
+        self._committed()
+        return claimed
 
     async def prune_events(self, older_than_seconds: float) -> int:
         cutoff = self._now() - timedelta(seconds=older_than_seconds)
@@ -392,8 +408,21 @@ class SQLiteStore:
         await db.execute("PRAGMA foreign_keys = ON")
         # In WAL mode NORMAL loses no integrity, only the last commits on a power cut.
         await db.execute("PRAGMA synchronous = NORMAL")
+        # Checkpoints run on a connection of their own (see ``core/store/checkpoints.py``).
+        await db.execute("PRAGMA wal_autocheckpoint = 0")
         async with _write_transaction(db):
             await migrations.apply(db)
+
+    async def _start_checkpointer(self) -> Checkpointer:
+        checkpointer = Checkpointer(
+            self._path, every=_CHECKPOINT_EVERY, busy_timeout_ms=self._busy_timeout_ms)
+        with _translated(f"opening the database at {self._path}"):
+            await checkpointer.open()
+        return checkpointer
+
+    def _committed(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
 
     async def _conversation_id(self, conversation: ConversationRef, action: str) -> int:
         """The conversation's row id, creating the row if it has none: no trip when known."""
@@ -442,6 +471,7 @@ class SQLiteStore:
         params = [value for pending in batch for value in _pending_row(pending)]
         with _translated("storing a turn"):
             rows = await db.execute_fetchall(_insert_turns_sql(len(batch)), params)
+        self._committed()
         # Rows of a multi-row VALUES are inserted in order, and AUTOINCREMENT ids only
         # grow; RETURNING's own order is unspecified, hence the sort.
         ids = sorted(turn_id for (turn_id,) in rows)

@@ -76,11 +76,34 @@ async def test_connection_pragmas(store: SQLiteStore) -> None:
     db = store._db
     assert db is not None
     pragmas = {}
-    for name in ("foreign_keys", "synchronous", "busy_timeout"):
+    for name in ("foreign_keys", "synchronous", "busy_timeout", "wal_autocheckpoint"):
         async with db.execute(f"PRAGMA {name}") as cursor:
             pragmas[name] = (await cursor.fetchone())[0]
 
-    assert pragmas == {"foreign_keys": 1, "synchronous": 1, "busy_timeout": 5000}
+    assert pragmas == {"foreign_keys": 1, "synchronous": 1, "busy_timeout": 5000,
+                       "wal_autocheckpoint": 0}
+
+
+async def test_the_wal_is_checkpointed_in_the_background(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("core.store.sqlite._CHECKPOINT_EVERY", 5)
+
+    def in_the_database_file() -> int:
+        # immutable=1 reads the main file alone, ignoring the WAL: only checkpointed rows.
+        with sqlite3.connect(f"file:{db_path}?immutable=1", uri=True) as main_file:
+            return int(main_file.execute("SELECT count(*) FROM turns").fetchone()[0])
+
+    async with SQLiteStore(db_path) as store:
+        with pytest.raises(sqlite3.OperationalError, match="no such table"):
+            in_the_database_file()  # even the schema is still only in the WAL
+        for n in range(6):
+            await store.add_turn(CONVERSATION, NewTurn("user", str(n), 1))
+        assert store._checkpointer is not None
+        await store._checkpointer.idle()
+
+        assert store._checkpointer.completed == 1
+        assert in_the_database_file() >= 5
 
 
 async def test_a_locked_database_becomes_a_store_error(db_path: Path, raw: RawConnect) -> None:
