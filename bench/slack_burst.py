@@ -1,99 +1,179 @@
 """Burst benchmark for the Slack adapter (prints figures; not a test).
 
-200 mentions in 200 channels are posted at once, signed, to ``POST /slack/events`` of
-the real stack (Bolt ``AsyncApp`` on the shared HTTP server, engine, SQLite store,
-``OpenAIChatModel``) against the loopback fake Slack API and a fake model that takes
-about 0.9 s per answer; then again with an instant model for throughput.
+N mentions in N channels are posted at once, signed, to ``POST /slack/events`` of a bot
+started the way ``chatwright run`` starts it, in a process of its own and configured by
+environment only (HTTP mode, SQLite store, OpenAI-compatible model). This process plays
+Slack and the model provider: the loopback fake Slack Web API, a fake model that takes
+``--delay`` seconds per answer, and the sender of signed requests. Then the same again
+with an instant model, for throughput. Each scenario gets a fresh bot and database;
+``--bursts N`` sends N bursts to it, one after another, in new channels each time
+(the first meets a cold bot, the later ones warm connections and caches).
 
-    /work/venv-dev/bin/python bench/slack_burst.py [--mentions 200] [--delay 0.9]
+    /work/venv-dev/bin/python bench/slack_burst.py [--mentions 200] [--delay 0.9] [--bursts 1] [--profile DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.adapters.slack.harness import SlackStack, mention, slack_stack  # noqa: E402
-from tests.fakes.openai_server import Answer  # noqa: E402
+from bench.bot_process import BotProcess, free_port  # noqa: E402
+from bench.profiling import py_spy  # noqa: E402
+from tests.fakes.openai_server import Answer, FakeOpenAIServer  # noqa: E402
+from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlackAPI, SentRequest, SignedSender  # noqa: E402
 
 __all__ = ["main"]
 
-_THINKING = "_thinking…_"
+# What the model answers (about 30 tokens); a channel is answered once Slack shows it all.
+ANSWER = " ".join(["answer"] * 20)
+_MODEL_KEY = "bench-key"
+_ANSWER_TIMEOUT = 60.0
 
 
-async def burst(mentions: int, delay: float) -> dict[str, float]:
+@dataclass(frozen=True, slots=True)
+class _Stack:
+    """The fakes in this process and the bot in its own, for one scenario."""
+
+    slack: FakeSlackAPI
+    bot: BotProcess
+    sender: SignedSender
+
+
+@contextlib.asynccontextmanager
+async def _stack(delay: float) -> AsyncIterator[_Stack]:
     with tempfile.TemporaryDirectory() as tmp:
-        async with slack_stack(Path(tmp)) as stack:
-            stack.model.responder = lambda body: Answer("answer " * 20, delay=delay)
-            channels = [f"C{i:04d}" for i in range(mentions)]
-            started = time.monotonic()
-            sent = await asyncio.gather(
-                *(stack.send(mention("question?", f"1.{i:06d}", channel=c)) for i, c in enumerate(channels))
-            )
-            answers = _AnswerTimes(stack)
-            await stack.slack.wait_for(lambda: answers.scan() >= mentions, timeout=60)
-            wall = time.monotonic() - started
-            await stack.adapter.join()
-            return _figures(stack, sent, answers.at, started, wall)
+        async with FakeSlackAPI() as slack, FakeOpenAIServer(api_key=_MODEL_KEY) as model:
+            model.responder = lambda body: Answer(ANSWER, delay=delay)
+            async with BotProcess(_bot_environment(slack, model, Path(tmp)), Path(tmp)) as bot:
+                # /healthz answers before the adapters connect; the Slack adapter is up
+                # once it has checked its token.
+                await slack.wait_for(lambda: slack.calls_of("auth.test"), timeout=30)
+                async with SignedSender(bot.events_url) as sender:
+                    yield _Stack(slack, bot, sender)
+                if (code := await bot.stop()) not in (0, None):
+                    print(f"  the bot exited with {code}; its log ends:\n{bot.log_tail()}")
+
+
+async def burst(stack: _Stack, mentions: int, number: int) -> dict[str, Any]:
+    """Send one burst (channels and users of its own) and wait until all are answered."""
+    first_call = len(stack.slack.calls)
+    cpu_before, fakes_cpu_before = stack.bot.cpu_seconds(), time.process_time()
+    started = time.monotonic()
+    sent = await asyncio.gather(*(stack.sender.event(_mention(number, i)) for i in range(mentions)))
+    answered = _AnswerTimes(stack.slack, first_call)
+    try:
+        await stack.slack.wait_for(lambda: answered.scan() >= mentions, timeout=_ANSWER_TIMEOUT)
+    except TimeoutError:
+        print(f"  timed out: {len(answered.at)} of {mentions} answered; bot log:\n{stack.bot.log_tail()}")
+    wall = time.monotonic() - started
+    cpu = stack.bot.cpu_seconds() - cpu_before
+    fakes_cpu = time.process_time() - fakes_cpu_before
+    api_calls = len(stack.slack.calls) - first_call
+    return _figures(sent, answered.at, started, wall, api_calls, cpu) | {"fakes_cpu_s": fakes_cpu}
+
+
+def _bot_environment(slack: FakeSlackAPI, model: FakeOpenAIServer, workdir: Path) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.base_url,
+        "OPENAI_BASE_URL": model.base_url,
+        "OPENAI_API_KEY": _MODEL_KEY,
+        "DATABASE_URL": f"sqlite:///{workdir / 'chatwright.db'}",
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_PORT": str(free_port()),
+    }
+
+
+def _mention(number: int, i: int) -> dict[str, Any]:
+    # One person per channel, as in a real burst (and under the per-user rate limit).
+    ts, channel, user = f"{number + 1}.{i:06d}", f"C{number}x{i:04d}", f"U{i:04d}"
+    return {"type": "app_mention", "channel": channel, "user": user, "text": "<@UBOT> question?",
+            "ts": ts, "event_ts": ts, "team": "T1"}
 
 
 class _AnswerTimes:
-    """When each channel got its final text (the first update away from the placeholder);
-    reads only the calls that are new since the last look, so waiting stays cheap."""
+    """When each channel first showed the whole answer (posted or edited in); reads only
+    the calls that are new since the last look, so waiting stays cheap."""
 
-    def __init__(self, stack: SlackStack) -> None:
-        self._calls = stack.slack.calls
-        self._seen = 0
+    def __init__(self, slack: FakeSlackAPI, first_call: int) -> None:
+        self._calls = slack.calls
+        self._seen = first_call
         self.at: dict[str, float] = {}
 
     def scan(self) -> int:
         for call in self._calls[self._seen :]:
-            if call.method == "chat.update" and call.params.get("text") != _THINKING:
+            if call.method in ("chat.postMessage", "chat.update") and call.params.get("text") == ANSWER:
                 self.at.setdefault(call.params["channel"], call.at)
         self._seen = len(self._calls)
         return len(self.at)
 
 
-def _figures(stack: SlackStack, sent: list, answered: dict[str, float], started: float, wall: float) -> dict[str, float]:
-    channels = list(answered)
-    latencies = sorted(at - started for at in answered.values())
+def _figures(
+    sent: list[SentRequest], answered: dict[str, float], started: float, wall: float, api_calls: int, cpu: float
+) -> dict[str, Any]:
+    latencies = sorted(at - started for at in answered.values()) or [float("nan")]
     acks = sorted(s.elapsed for s in sent)
-    api_calls = sum(1 for call in stack.slack.calls if call.method != "auth.test")
+    replies = len(answered)
     return {
-        "replies": len(channels),
+        "replies": replies,
         "wall_s": wall,
+        "replies_per_s": replies / wall,
         "reply_p50_s": statistics.median(latencies),
-        "reply_p95_s": latencies[int(0.95 * (len(latencies) - 1))],
+        "reply_p95_s": _percentile(latencies, 0.95),
         "ack_p50_s": statistics.median(acks),
         "ack_max_s": acks[-1],
         "non_200_acks": sum(1 for s in sent if s.status != 200),
-        "api_calls_per_reply": api_calls / len(channels),
-        "replies_per_s": len(channels) / wall,
+        "api_calls_per_reply": api_calls / max(replies, 1),
+        "bot_cpu_s": cpu,
+        "bot_cpu_ms_per_reply": 1000 * cpu / max(replies, 1),
     }
 
 
-def _print(title: str, figures: dict[str, float]) -> None:
+def _percentile(ordered: list[float], fraction: float) -> float:
+    return ordered[int(fraction * (len(ordered) - 1))]
+
+
+def _print(title: str, figures: dict[str, Any]) -> None:
     print(title)
     for name, value in figures.items():
         print(f"  {name:<22} {value:.3f}" if isinstance(value, float) else f"  {name:<22} {value}")
 
 
+async def _scenario(args: argparse.Namespace, delay: float, model: str) -> None:
+    async with _stack(delay) as stack:
+        profile = args.profile / f"bot-{delay:g}s.txt" if args.profile else None
+        async with py_spy(stack.bot.pid, profile) if profile else contextlib.nullcontext():
+            for number in range(args.bursts):
+                figures = await burst(stack, args.mentions, number)
+                which = f", burst {number + 1} of {args.bursts}" if args.bursts > 1 else ""
+                _print(f"{args.mentions} mentions, {model}{which}:", figures)
+
+
 async def _run(args: argparse.Namespace) -> None:
-    _print(f"{args.mentions} mentions, model {args.delay} s:", await burst(args.mentions, args.delay))
-    _print(f"{args.mentions} mentions, instant model:", await burst(args.mentions, 0.0))
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    await _scenario(args, args.delay, f"model {args.delay} s")
+    await _scenario(args, 0.0, "instant model")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mentions", type=int, default=200)
-    parser.add_argument("--delay", type=float, default=0.9)
+    parser.add_argument("--delay", type=float, default=0.9, help="seconds the model takes per answer")
+    parser.add_argument("--bursts", type=int, default=1, help="bursts per scenario, on the same bot")
+    parser.add_argument("--profile", type=Path, metavar="DIR", help="sample the bot with py-spy into DIR")
     asyncio.run(_run(parser.parse_args()))
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+from bots.aiohttp_transport import AiohttpTransport
 from bots.settings import Settings
 from core.engine import Engine, EngineConfig
 from core.model.openai import OpenAIChatModel
@@ -26,7 +27,8 @@ def persona_directories(settings: Settings) -> list[Path]:
     return [BUILTIN_PERSONAS] + ([settings.persona_dir] if settings.persona_dir else [])
 
 
-def build_model(settings: Settings) -> OpenAIChatModel:
+def build_model(settings: Settings, client: httpx.AsyncClient | None = None) -> OpenAIChatModel:
+    """The chat model; on ``client`` if given (then the caller closes it), else on its own."""
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
     return OpenAIChatModel(
         base_url=settings.openai_base_url,
@@ -39,6 +41,7 @@ def build_model(settings: Settings) -> OpenAIChatModel:
             max_attempts=settings.openai_max_retries + 1,
             deadline=settings.openai_deadline_seconds,
         ),
+        client=client,
     )
 
 
@@ -62,7 +65,8 @@ async def running_engine(settings: Settings) -> AsyncIterator[Engine]:
     store = open_store(settings.database_url)
     await store.open()
     try:
-        async with build_model(settings) as model:
+        # The chat API's bytes go through aiohttp: httpx's pool is slow under many answers at once.
+        async with httpx.AsyncClient(transport=AiohttpTransport()) as client, build_model(settings, client) as model:
             yield Engine(store=store, model=model, config=engine_config(settings), presets=presets)
     finally:
         await store.aclose()

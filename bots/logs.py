@@ -13,6 +13,9 @@ from collections.abc import Iterable
 __all__ = ["RedactSecrets", "configure_logging"]
 
 _MASK = "[redacted]"
+# Libraries that log every request at INFO: a line per answer is noise in an operator's
+# log (and CPU in a burst). They speak again at DEBUG.
+_PER_REQUEST_LOGGERS = ("httpx",)
 
 
 class RedactSecrets(logging.Filter):
@@ -47,3 +50,6 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    numeric = logging.getLevelName(level)
+    for name in _PER_REQUEST_LOGGERS:
+        logging.getLogger(name).setLevel(numeric if numeric <= logging.DEBUG else max(numeric, logging.WARNING))

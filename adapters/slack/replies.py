@@ -1,5 +1,6 @@
 """Posting an answer: a "thinking" placeholder, throttled edits while the model writes,
-then the final mrkdwn split into as many messages as it needs.
+then the final mrkdwn split into as many messages as it needs. An answer that is
+complete before the placeholder would be posted is posted directly (see ``placeholder``).
 
 Why ``chat.update`` and not Slack's native ``chat.startStream``: native streams only
 append raw Markdown (Slack renders it, so our conversion and code-block-aware splitting
@@ -14,6 +15,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 
 from slack_sdk.errors import SlackApiError
@@ -24,11 +26,12 @@ from adapters.common.throttle import EditRateLimited, ThrottledEditor
 from adapters.slack.errors import retry_after
 from adapters.slack.events import ReplyTarget
 from adapters.slack.mrkdwn import preview, to_mrkdwn
+from adapters.slack.placeholder import Placeholder
 from core.engine import Engine
 from core.errors import user_message
 from core.types import IncomingMessage
 
-__all__ = ["MESSAGE_LIMIT", "THINKING", "SlackReplier"]
+__all__ = ["MESSAGE_LIMIT", "PLACEHOLDER_DELAY", "THINKING", "SlackReplier"]
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +45,23 @@ _WARNING = ":warning: "
 # the editor pushes at most one per ``interval``.
 _RENDERS_PER_INTERVAL = 4
 _POST_ATTEMPTS = 3
+# An answer complete within this many seconds is posted without a placeholder first;
+# short enough that a slower one still shows "thinking" before anyone wonders.
+PLACEHOLDER_DELAY = 0.3
+
+
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    """A posted placeholder: its ts, and the throttle for its edits (started when posted)."""
+
+    ts: str
+    editor: ThrottledEditor
 
 
 class SlackReplier:
     """Answers one message in one place; holds no state between answers."""
 
-    __slots__ = ("_client", "_engine", "_interval", "_limit", "_clock")
+    __slots__ = ("_client", "_engine", "_interval", "_placeholder_delay", "_limit", "_clock")
 
     def __init__(
         self,
@@ -55,24 +69,31 @@ class SlackReplier:
         engine: Engine,
         *,
         interval: float = 1.0,
+        placeholder_delay: float = PLACEHOLDER_DELAY,
         limit: int = MESSAGE_LIMIT,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
         self._engine = engine
         self._interval = interval
+        self._placeholder_delay = placeholder_delay
         self._limit = limit
         self._clock = clock
 
     async def answer(self, message: IncomingMessage, target: ReplyTarget) -> None:
-        ts = await self.post(target, THINKING)
-        editor = ThrottledEditor(partial(self._edit, target.channel, ts), self._interval)
+        placeholder = Placeholder(partial(self._post_placeholder, target), self._placeholder_delay)
         try:
-            markdown = await self._stream(message, editor)
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a friendly message
-            await self._replace(editor, target.channel, ts, _WARNING + user_message(exc))
-            return
-        await self._deliver(editor, target, ts, markdown)
+            chunks = await self._write(message, placeholder)
+            shown = await self._withdraw(placeholder, target)
+        except BaseException:
+            placeholder.discard()
+            raise
+        if shown is None:
+            await self.post(target, chunks[0])
+        else:
+            await self._replace(shown, target.channel, chunks[0])
+        for chunk in chunks[1:]:
+            await self.post(target, chunk)
 
     async def post(self, target: ReplyTarget, text: str) -> str:
         """Post ``text`` at ``target``, waiting out a 429; returns the message ts."""
@@ -89,33 +110,53 @@ class SlackReplier:
                 await asyncio.sleep(wait)
         raise AssertionError("unreachable")
 
-    async def _stream(self, message: IncomingMessage, editor: ThrottledEditor) -> str:
+    async def _withdraw(self, placeholder: Placeholder[_Shown], target: ReplyTarget) -> _Shown | None:
+        """The placeholder to replace, if one was posted (None: post the answer itself)."""
+        try:
+            return await placeholder.withdraw()
+        except Exception as exc:  # noqa: BLE001 - a lost placeholder must not lose the answer
+            log.warning("no placeholder in %s (%s); posting the answer as it is", target.channel, exc)
+            return None
+
+    async def _post_placeholder(self, target: ReplyTarget) -> _Shown:
+        ts = await self.post(target, THINKING)
+        return _Shown(ts, ThrottledEditor(partial(self._edit, target.channel, ts), self._interval))
+
+    async def _write(self, message: IncomingMessage, placeholder: Placeholder[_Shown]) -> list[str]:
+        """The answer as the messages to post; a failure becomes one friendly message."""
+        try:
+            markdown = await self._stream(message, placeholder)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a friendly message
+            return [_WARNING + user_message(exc)]
+        return split_message(to_mrkdwn(markdown), self._limit) or [_EMPTY_ANSWER]
+
+    async def _stream(self, message: IncomingMessage, placeholder: Placeholder[_Shown]) -> str:
         every = self._interval / _RENDERS_PER_INTERVAL
-        rendered_at = self._clock()
+        rendered_at: float | None = None
         async with self._engine.reply(message) as reply:
             async for _ in reply:
-                if self._clock() - rendered_at >= every:
+                if rendered_at is None:
+                    # The first preview waits a moment after the first words: an answer
+                    # that arrives whole is not shown in part first, which would hold
+                    # the complete one back by a whole interval.
                     rendered_at = self._clock()
-                    await editor.update(preview(reply.text, self._limit))
+                # Progress shows in the placeholder, once there is one.
+                if self._clock() - rendered_at >= every and (shown := placeholder.posted()):
+                    rendered_at = self._clock()
+                    await shown.editor.update(preview(reply.text, self._limit))
             return reply.text
 
-    async def _deliver(self, editor: ThrottledEditor, target: ReplyTarget, ts: str, markdown: str) -> None:
-        chunks = split_message(to_mrkdwn(markdown), self._limit) or [_EMPTY_ANSWER]
-        await self._replace(editor, target.channel, ts, chunks[0])
-        for chunk in chunks[1:]:
-            await self.post(target, chunk)
-
-    async def _replace(self, editor: ThrottledEditor, channel: str, ts: str, text: str) -> None:
+    async def _replace(self, shown: _Shown, channel: str, text: str) -> None:
         """Make the placeholder show ``text``, honouring the throttle and any 429."""
-        if editor.edits == 0:
+        if shown.editor.edits == 0:
             # Nothing was edited yet (a quick answer): one update right after the
             # placeholder is within Slack's limits, and waiting a second is latency.
             try:
-                await self._edit(channel, ts, text)
+                await self._edit(channel, shown.ts, text)
                 return
             except EditRateLimited:
                 pass
-        await editor.finish(text)
+        await shown.editor.finish(text)
 
     async def _edit(self, channel: str, ts: str, text: str) -> None:
         try:

@@ -10,7 +10,8 @@ next scripted reply or, when the script is empty, with ``responder`` (an echo)::
 
 Replies: ``Answer`` (text, streamed in chunks), ``Fail`` (an HTTP error), ``Malformed``
 (a non-JSON data line), ``CutOff`` (connection closed before ``[DONE]``) and ``Hang``
-(no answer until ``stop()``). Waits use asyncio, so requests are served concurrently.
+(no answer until ``stop()``). Waits use asyncio, so requests are served concurrently;
+``wait_for(lambda: server.requests)`` wakes when a request arrives.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Answer:
     text: str
     delay: float = 0.0  # seconds before the first byte (a slow model)
     chunk_size: int = 8  # characters per SSE chunk
+    chunk_delay: float = 0.0  # seconds between chunks (a model that writes slowly)
     usage: tuple[int, int] | None = None  # (prompt, completion); None = about len // 4 + 1
 
 
@@ -132,6 +134,7 @@ class FakeOpenAIServer(LoopbackServer):
         body = await request.json()
         self.requests.append(body)
         self.headers_seen.append({name.lower(): value for name, value in request.headers.items()})
+        await self.changed()
         if not self._authorized(request):
             return _unauthorized()
         reply = self._script.popleft() if self._script else self.responder(body)
@@ -179,6 +182,8 @@ class FakeOpenAIServer(LoopbackServer):
         size = reply.chunk_size if isinstance(reply, Answer) else 8
         await _send(response, _chunk({"role": "assistant", "content": ""}))
         for start in range(0, len(text), max(1, size)):
+            if start and isinstance(reply, Answer):
+                await self._pause(reply.chunk_delay)
             await _send(response, _chunk({"content": text[start : start + size]}))
         if isinstance(reply, CutOff):
             return _cut_off(request, response)

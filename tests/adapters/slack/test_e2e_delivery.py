@@ -98,9 +98,11 @@ async def test_model_failure_becomes_a_short_friendly_message(tmp_path, failure,
 
 async def test_slack_429_on_update_is_waited_out(tmp_path):
     async with slack_stack(tmp_path) as stack:
+        # Slow enough to be posted as a placeholder first, which the answer then updates.
+        stack.model.script(Answer("slow hi", delay=0.6))
         stack.slack.fail("chat.update", times=2, retry_after=1)
         await stack.send(mention("hi", "830.000001"))
-        assert await stack.answer_in("C1", "830.000001") == ["echo: hi"]
+        assert await stack.answer_in("C1", "830.000001", timeout=6) == ["slow hi"]
         updates = stack.slack.calls_of("chat.update")
         assert len(updates) == 3
         assert updates[2].at - updates[1].at >= 0.95  # Retry-After honoured
