@@ -13,7 +13,8 @@ one core), and round-trips, not SQL, are most of what an operation costs. So:
 - its writes are single statements in autocommit: storing a turn is one INSERT, and a
   reply's usage is counted by a trigger in that same INSERT;
 - turns stored while another write is in flight share the next multi-row INSERT
-  (``core/store/group_insert.py``), so a busy bot spends one trip for many messages.
+  (``core/store/group_insert.py``), so a busy bot spends one trip for many messages;
+  so do new conversations' rows and event claims (a burst of new Slack threads).
 
 The caches assume this store is the only writer of its conversations and personas:
 the SQLite default is for one bot process (scale out on a server database). Event
@@ -78,22 +79,19 @@ _MAX_INSERT_ROWS = 200
 # Commits between WAL checkpoints: a few pages each, so about SQLite's own 1,000 pages.
 _CHECKPOINT_EVERY = 250
 
-_FIND_CONVERSATION = """
-    SELECT id FROM conversations
-    WHERE platform = ? AND workspace = ? AND channel = ? AND thread = ?
-"""
-# DO NOTHING: another process (or a row we created earlier) may already have it.
-_INSERT_CONVERSATION = """
+# The do-nothing UPDATE makes RETURNING give the id of a row that already exists (made
+# earlier, or by another process): one statement finds or creates any number of rows.
+_UPSERT_CONVERSATIONS = """
     INSERT INTO conversations (platform, workspace, channel, thread, created_at)
-    VALUES (?, ?, ?, ?, ?)
-    ON CONFLICT (platform, workspace, channel, thread) DO NOTHING
+    VALUES {values}
+    ON CONFLICT (platform, workspace, channel, thread) DO UPDATE SET thread = excluded.thread
+    RETURNING id, platform, workspace, channel, thread
 """
 _TURN_COLUMNS = """
     (conversation_id, role, content, tokens, author_id, author_name, created_at,
      usage_day, prompt_tokens, completion_tokens)
 """
-_TURN_VALUES = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-_SEED_TURN = f"INSERT INTO turns {_TURN_COLUMNS} VALUES {_TURN_VALUES}"
+_SEED_TURN = f"INSERT INTO turns {_TURN_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _RECENT_TURNS = """
     SELECT id, role, content, tokens, author_id, author_name, created_at
     FROM turns
@@ -144,9 +142,11 @@ _PERSONA_HISTORY = """
     ORDER BY id DESC
     LIMIT ?
 """
-_CLAIM_EVENT = """
-    INSERT INTO processed_events (platform, event_id, claimed_at) VALUES (?, ?, ?)
+# RETURNING gives only the rows inserted: the events claimed now, not the repeats.
+_CLAIM_EVENTS = """
+    INSERT INTO processed_events (platform, event_id, claimed_at) VALUES {values}
     ON CONFLICT (platform, event_id) DO NOTHING
+    RETURNING platform, event_id
 """
 _PRUNE_EVENTS = "DELETE FROM processed_events WHERE claimed_at < ?"
 
@@ -180,8 +180,13 @@ class SQLiteStore:
         self._checkpointer: Checkpointer | None = None
         self._closed = False
         self._lock = asyncio.Lock()
+        # Writes of many tasks at once share one statement (see the module docstring).
         self._writer: GroupInserter[_PendingTurn, Turn] = GroupInserter(
             self._write_turns, _MAX_INSERT_ROWS)
+        self._new_conversations: GroupInserter[ConversationRef, int] = GroupInserter(
+            self._create_conversations, _MAX_INSERT_ROWS)
+        self._claims: GroupInserter[tuple[str, str], bool] = GroupInserter(
+            self._claim_events, _MAX_INSERT_ROWS)
         # Only ids of committed rows: a conversation row is never deleted (``forget``
         # deletes its turns), so a committed id stays right whoever else writes the file.
         self._conversation_ids: LruCache[ConversationRef, int] = LruCache(_CACHE_SIZE)
@@ -214,8 +219,9 @@ class SQLiteStore:
                 self._db = db
 
     async def aclose(self) -> None:
-        # Turns already handed to the writer are stored before the connection closes.
-        await self._writer.drain()
+        # What was already handed to the writers is stored before the connection closes.
+        for writer in (self._new_conversations, self._claims, self._writer):
+            await writer.drain()
         async with self._lock:
             db, self._db, self._closed = self._db, None, True
             checkpointer, self._checkpointer = self._checkpointer, None
@@ -335,11 +341,8 @@ class SQLiteStore:
     async def claim_event(self, platform: str, event_id: str) -> bool:
         # One statement, so atomic in the database itself: it holds across processes
         # and restarts, not only across the tasks sharing this connection.
-        params = (platform, event_id, _to_text(self._now()))
-        async with self._connection("claim_event") as db:
-            claimed = (await db.execute(_CLAIM_EVENT, params)).rowcount == 1
-        self._committed()
-        return claimed
+        self._open_db("claim_event")
+        return await self._claims.submit((platform, event_id))
 
     async def prune_events(self, older_than_seconds: float) -> int:
         cutoff = self._now() - timedelta(seconds=older_than_seconds)
@@ -430,20 +433,49 @@ class SQLiteStore:
         known = self._conversation_ids.get(conversation)
         if known is not MISSING:
             return known  # type: ignore[return-value]  # MISSING was ruled out
-        async with self._connection(action) as db:
-            conversation_id = await self._find_or_create_conversation(db, conversation)
-        # The INSERT ran in autocommit, so the row is committed and its id is for good.
-        self._conversation_ids.put(conversation, conversation_id)
-        return conversation_id
+        return await self._new_conversations.submit(conversation)
 
     async def _find_or_create_conversation(
         self, db: aiosqlite.Connection, conversation: ConversationRef
     ) -> int:
-        key = _conversation_key(conversation)
-        # Insert-then-select is right however the row came (us, earlier, another process).
-        await db.execute(_INSERT_CONVERSATION, (*key, _to_text(self._now())))
-        ((conversation_id,),) = await db.execute_fetchall(_FIND_CONVERSATION, key)
-        return int(conversation_id)
+        ids = await self._upsert_conversations(db, [conversation])
+        return ids[_conversation_key(conversation)]
+
+    async def _upsert_conversations(
+        self, db: aiosqlite.Connection, conversations: list[ConversationRef]
+    ) -> dict[tuple[str, str, str, str], int]:
+        now = _to_text(self._now())
+        params = [value for ref in conversations for value in (*_conversation_key(ref), now)]
+        sql = _UPSERT_CONVERSATIONS.format(values=_placeholders(len(conversations), 5))
+        rows = await db.execute_fetchall(sql, params)
+        return {(platform, workspace, channel, thread): int(row_id)
+                for row_id, platform, workspace, channel, thread in rows}
+
+    async def _create_conversations(self, batch: list[ConversationRef]) -> list[int | Exception]:
+        """``GroupInserter``'s writer for conversation rows: one statement for the batch."""
+        unique = list(dict.fromkeys(batch))  # one row per conversation in the statement
+        async with self._connection("add_turn") as db:
+            ids = await self._upsert_conversations(db, unique)
+        # Autocommit: the rows are committed, so their ids are for good.
+        for conversation in unique:
+            self._conversation_ids.put(conversation, ids[_conversation_key(conversation)])
+        return [ids[_conversation_key(conversation)] for conversation in batch]
+
+    async def _claim_events(self, batch: list[tuple[str, str]]) -> list[bool | Exception]:
+        """``GroupInserter``'s writer for event claims: one statement for the batch."""
+        unique = list(dict.fromkeys(batch))
+        now = _to_text(self._now())
+        params = [value for key in unique for value in (*key, now)]
+        sql = _CLAIM_EVENTS.format(values=_placeholders(len(unique), 3))
+        async with self._connection("claim_event") as db:
+            claimed = {(platform, event_id) for platform, event_id in await db.execute_fetchall(sql, params)}
+        self._committed()
+        # Of the same event twice in one batch, the first claims it and the second is a repeat.
+        results: list[bool | Exception] = []
+        for key in batch:
+            results.append(key in claimed)
+            claimed.discard(key)
+        return results
 
     async def _write_turns(self, batch: list[_PendingTurn]) -> list[Turn | Exception]:
         """``GroupInserter``'s writer: the batch in one INSERT, else row by row.
@@ -557,8 +589,14 @@ def _channel_key(channel: ChannelRef) -> tuple[str, str, str]:
 
 @cache
 def _insert_turns_sql(rows: int) -> str:
-    values = ", ".join([_TURN_VALUES] * rows)
-    return f"INSERT INTO turns {_TURN_COLUMNS} VALUES {values} RETURNING id"
+    return f"INSERT INTO turns {_TURN_COLUMNS} VALUES {_placeholders(rows, 10)} RETURNING id"
+
+
+@cache
+def _placeholders(rows: int, columns: int) -> str:
+    """``(?, ?), (?, ?)`` for a multi-row VALUES."""
+    row = "(" + ", ".join(["?"] * columns) + ")"
+    return ", ".join([row] * rows)
 
 
 def _turn_row(

@@ -152,3 +152,28 @@ async def test_cached_reads_on_a_closed_store_still_refuse(store: SQLiteStore) -
                  store.usage(CHANNEL, DAY), store.add_turn(CONVERSATION, NewTurn("user", "y", 1))):
         with pytest.raises(StoreError, match="closed"):
             await read
+
+
+async def test_a_burst_of_new_conversations_and_claims_shares_statements(
+    store: SQLiteStore, trips: list[object], db_path: Path
+) -> None:
+    conversations = [ConversationRef("slack", "T1", f"C{n}", f"{n}.0") for n in range(100)]
+
+    claimed = await asyncio.gather(*(store.claim_event("slack", f"C{n}:{n}.0") for n in range(100)))
+    stored = await asyncio.gather(*(
+        store.add_turn(conversation, NewTurn("user", f"first in {n}", 1))
+        for n, conversation in enumerate(conversations)
+    ))
+
+    assert claimed == [True] * 100
+    assert len(trips) < 20, "100 claims and 100 new conversations should share statements"
+    assert len({t.id for t in stored}) == 100
+    for n in (0, 57, 99):
+        assert await fresh_view(db_path, conversations[n]) == [f"first in {n}"]
+
+
+async def test_the_same_event_twice_in_one_batch_is_claimed_once(store: SQLiteStore) -> None:
+    results = await asyncio.gather(*(store.claim_event("slack", event) for event in ("A", "B", "A", "A", "B")))
+
+    assert results == [True, True, False, False, False]
+    assert await store.claim_event("slack", "A") is False
