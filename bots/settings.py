@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     slack_reply_in_thread: bool = True
     slack_ignore_other_bots: bool = True
+    slack_native_streaming: bool = False
 
     # -- Discord --------------------------------------------------------------------------
     discord_token: SecretStr | None = None

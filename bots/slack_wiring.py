@@ -37,6 +37,7 @@ def slack_config(settings: Settings) -> SlackConfig:
         api_url=settings.slack_api_url,
         reply_in_thread=settings.slack_reply_in_thread,
         ignore_other_bots=settings.slack_ignore_other_bots,
+        native_streaming=settings.slack_native_streaming,
         admin_user_ids=listed_admins(settings.admin_user_ids, "slack"),
     )
 

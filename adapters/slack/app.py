@@ -67,7 +67,9 @@ class SlackHandlers:
         self._config = config
         self._engine = engine
         self._tasks = tasks
-        self._replier = SlackReplier(client, engine, interval=config.edit_interval)
+        self._replier = SlackReplier(
+            client, engine, interval=config.edit_interval, native=config.native_streaming
+        )
         self._admins = AdminDirectory(client, config.admin_user_ids, config.admin_cache_seconds)
 
     async def on_event(self, body: dict[str, Any], event: MessageEvent, context: AsyncBoltContext) -> None:

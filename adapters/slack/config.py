@@ -20,6 +20,8 @@ class SlackConfig:
     api_url: str = DEFAULT_API_URL
     reply_in_thread: bool = True
     ignore_other_bots: bool = True
+    # Stream answers in threads with chat.startStream/appendStream/stopStream.
+    native_streaming: bool = False
     # Slack user ids that count as admins besides workspace admins and owners.
     admin_user_ids: frozenset[str] = frozenset()
     # About one chat.update per second per message is what Slack tolerates.

@@ -2,11 +2,11 @@
 then the final mrkdwn split into as many messages as it needs. An answer that is
 complete before the placeholder would be posted is posted directly (see ``placeholder``).
 
-Why ``chat.update`` and not Slack's native ``chat.startStream``: native streams only
-append raw Markdown (Slack renders it, so our conversion and code-block-aware splitting
-cannot apply), a finished stream cannot be re-split, and they need the "Agents & AI
-Apps" feature and a recipient in channels. One edited message works in every channel,
-DM and thread.
+With ``native=True`` (``SLACK_NATIVE_STREAMING``) an answer in a thread is streamed with
+Slack's own ``chat.startStream`` instead (``native_stream``). It stays opt-in: native
+streams need the "Agents & AI Apps" feature and a thread, and Slack renders their raw
+Markdown itself; one edited message works in every channel, DM and thread. When Slack
+refuses a stream, the replier says so once in the log and edits messages from then on.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from adapters.common.throttle import EditRateLimited, ThrottledEditor
 from adapters.slack.errors import retry_after
 from adapters.slack.events import ReplyTarget
 from adapters.slack.mrkdwn import preview, to_mrkdwn
+from adapters.slack.native_stream import NativeStream, StreamRefused
 from adapters.slack.placeholder import Placeholder
 from core.engine import Engine
 from core.errors import user_message
@@ -59,9 +60,10 @@ class _Shown:
 
 
 class SlackReplier:
-    """Answers one message in one place; holds no state between answers."""
+    """Answers one message in one place; between answers it keeps only whether Slack
+    refused native streaming."""
 
-    __slots__ = ("_client", "_engine", "_interval", "_placeholder_delay", "_limit", "_clock")
+    __slots__ = ("_client", "_engine", "_interval", "_placeholder_delay", "_limit", "_clock", "_native")
 
     def __init__(
         self,
@@ -72,7 +74,9 @@ class SlackReplier:
         placeholder_delay: float = PLACEHOLDER_DELAY,
         limit: int = MESSAGE_LIMIT,
         clock: Callable[[], float] = time.monotonic,
+        native: bool = False,
     ) -> None:
+        self._native = native
         self._client = client
         self._engine = engine
         self._interval = interval
@@ -81,6 +85,11 @@ class SlackReplier:
         self._clock = clock
 
     async def answer(self, message: IncomingMessage, target: ReplyTarget) -> None:
+        if self._native and target.thread_ts:
+            stream = await self._start_stream(message, target)
+            if stream is not None:
+                await self._answer_streamed(message, target, stream)
+                return
         placeholder = Placeholder(partial(self._post_placeholder, target), self._placeholder_delay)
         try:
             chunks = await self._write(message, placeholder)
@@ -109,6 +118,31 @@ class SlackReplier:
                     raise
                 await asyncio.sleep(wait)
         raise AssertionError("unreachable")
+
+    async def _start_stream(self, message: IncomingMessage, target: ReplyTarget) -> NativeStream | None:
+        """A native stream for the answer, or None to edit a message instead."""
+        team_id = message.conversation.workspace
+        try:
+            return await NativeStream.start(self._client, target, team_id, message.user_id, self._interval)
+        except StreamRefused as exc:
+            if exc.error != "ratelimited":  # a 429 is for now; anything else is for good
+                self._native = False
+                log.warning("SLACK_NATIVE_STREAMING is on but Slack refused chat.startStream (%s); "
+                            "answering with edited messages from now on", exc.error)
+            return None
+
+    async def _answer_streamed(self, message: IncomingMessage, target: ReplyTarget, stream: NativeStream) -> None:
+        try:
+            async with self._engine.reply(message) as reply:
+                async for _ in reply:
+                    await stream.update(reply.text)
+                markdown = reply.text
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a friendly message
+            await stream.fail(_WARNING + user_message(exc))
+            return
+        rest = await stream.finish(markdown or _EMPTY_ANSWER)
+        for chunk in split_message(to_mrkdwn(rest), self._limit):
+            await self.post(target, chunk)
 
     async def _withdraw(self, placeholder: Placeholder[_Shown], target: ReplyTarget) -> _Shown | None:
         """The placeholder to replace, if one was posted (None: post the answer itself)."""

@@ -1,0 +1,135 @@
+"""An answer streamed with Slack's own ``chat.startStream`` / ``appendStream`` / ``stopStream``.
+
+Slack renders the streamed Markdown itself (so no mrkdwn conversion) and shows the reply
+growing with its own progress indicator. Streams are replies only (they need a thread)
+and, outside DMs, a recipient; Slack offers them to apps with the "Agents & AI Apps"
+feature. So they are opt-in (``SLACK_NATIVE_STREAMING``), used for answers in threads,
+and the replier falls back to editing a message when Slack refuses to start one.
+
+Appends are throttled like edits (``ThrottledEditor``: about one per second, 429 waited
+out), and only whole lines are streamed live, so a reply that outgrows one message can
+be cut between lines: the stream is closed (with its open code fence, if any) and the
+rest is posted as ordinary messages, split like every other long reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.common.throttle import EditRateLimited, ThrottledEditor
+from adapters.slack.errors import retry_after, slack_error
+from adapters.slack.events import ReplyTarget
+
+__all__ = ["STREAM_LIMIT", "NativeStream", "StreamRefused"]
+
+# Slack's bound on ``markdown_text`` in one call, kept for a whole streamed message too.
+STREAM_LIMIT = 12_000
+# Live appends stop growing the message here, leaving room for the last line and a fence.
+_LIVE_LIMIT = 10_000
+_STOP_ATTEMPTS = 3
+_FENCES = ("```", "~~~")
+
+
+class StreamRefused(Exception):
+    """Slack would not start a stream here; ``error`` is its error code."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(f"chat.startStream refused: {error}")
+        self.error = error
+
+
+class NativeStream:
+    """One streamed message: ``update`` while the model writes, then ``finish`` or ``fail``."""
+
+    __slots__ = ("_channel", "_client", "_editor", "_sent", "_ts")
+
+    def __init__(self, client: AsyncWebClient, channel: str, ts: str, interval: float) -> None:
+        self._client = client
+        self._channel = channel
+        self._ts = ts
+        self._sent = 0  # characters of the answer already appended
+        self._editor = ThrottledEditor(self._append_new, interval)
+
+    @classmethod
+    async def start(
+        cls, client: AsyncWebClient, target: ReplyTarget, team_id: str, user_id: str, interval: float
+    ) -> NativeStream:
+        """Open the stream in ``target``'s thread for ``user_id``; ``StreamRefused`` if Slack won't."""
+        try:
+            response = await client.chat_startStream(
+                channel=target.channel,
+                thread_ts=target.thread_ts or "",
+                recipient_team_id=team_id,
+                recipient_user_id=user_id,
+            )
+        except SlackApiError as exc:
+            raise StreamRefused(slack_error(exc)) from exc
+        return cls(client, target.channel, str(response["ts"]), interval)
+
+    async def update(self, markdown: str) -> None:
+        """The answer so far; its complete lines reach Slack at most once per interval."""
+        await self._editor.update(_live_part(markdown))
+
+    async def finish(self, markdown: str) -> str:
+        """Stream the rest of the answer and stop; returns what did not fit, to post apart."""
+        if len(markdown) <= STREAM_LIMIT:
+            await self._stop(markdown[self._sent:])
+            return ""
+        # Too long for one message: stream its head (whole lines), cut there.
+        await self._editor.finish(_live_part(markdown))
+        closing, reopening = _fence_break(markdown[: self._sent])
+        await self._stop(closing)
+        return reopening + markdown[self._sent:].lstrip("\n")
+
+    async def fail(self, notice: str) -> None:
+        """Stop with ``notice`` (the friendly error) after whatever was streamed."""
+        await self._stop(f"\n\n{notice}" if self._sent else notice)
+
+    async def _append_new(self, text: str) -> None:
+        new = text[self._sent:]
+        if not new:
+            return
+        try:
+            await self._client.chat_appendStream(channel=self._channel, ts=self._ts, markdown_text=new)
+        except SlackApiError as exc:
+            wait = retry_after(exc)
+            if wait is None:
+                raise
+            raise EditRateLimited(wait) from exc
+        self._sent = len(text)
+
+    async def _stop(self, text: str) -> None:
+        arguments: dict[str, Any] = {"markdown_text": text} if text else {}
+        for attempt in range(_STOP_ATTEMPTS):
+            try:
+                await self._client.chat_stopStream(channel=self._channel, ts=self._ts, **arguments)
+                return
+            except SlackApiError as exc:
+                wait = retry_after(exc)
+                if wait is None or attempt == _STOP_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(wait)
+
+
+def _live_part(markdown: str) -> str:
+    """The complete lines of ``markdown``, up to ``_LIVE_LIMIT`` characters."""
+    end = markdown.rfind("\n", 0, _LIVE_LIMIT + 1)
+    return markdown[: end + 1] if end >= 0 else ""
+
+
+def _fence_break(streamed: str) -> tuple[str, str]:
+    """Closing and re-opening text for a code block left open at the end of ``streamed``."""
+    opened: str | None = None
+    for line in streamed.split("\n"):
+        stripped = line.strip()
+        if opened is None:
+            opened = next((stripped for fence in _FENCES if stripped.startswith(fence)), None)
+        elif stripped.startswith(opened[:3]):
+            opened = None
+    if opened is None:
+        return "", ""
+    return f"{opened[:3]}\n", f"{opened}\n"
