@@ -2,12 +2,17 @@
 
 SQLite's default checkpoints the WAL inside whichever commit crosses 1,000 pages: that
 message then waits while pages are copied into the database file, and with a commit or
-two per message that is about one message in a hundred, the p99 latency. Here the
-store's connection never checkpoints (``PRAGMA wal_autocheckpoint = 0``); after every
-``every`` commits a PASSIVE checkpoint runs on a second connection, whose aiosqlite
-thread copies while the store's keeps writing. PASSIVE never waits for writers or
-readers, so it can only fall behind, never block; a failed one is logged and the next
-catches up.
+two per message that is about one message in a hundred, the p99 latency. Here, after
+every ``every`` commits, a PASSIVE checkpoint runs on a second connection, whose
+aiosqlite thread copies pages while the store's keeps writing. PASSIVE never waits for
+writers or readers, so it can only fall behind, never block; a failed one is logged and
+the next catches up.
+
+Under steady writes a background checkpoint never finds the WAL still, so it never
+completes and the WAL would never start over (it would grow without end). The store's
+own connection therefore keeps SQLite's checkpoint as a backstop, at a few thousand
+pages: by then the background has copied nearly everything, so that checkpoint is short,
+and being the writer's it completes and the WAL starts over.
 """
 
 from __future__ import annotations

@@ -76,8 +76,10 @@ _RECENT_DEPTH = 256
 _RECENT_CAPACITY = 100_000
 # Rows per multi-row INSERT: far below SQLite's 32,766 bound parameters (10 a row).
 _MAX_INSERT_ROWS = 200
-# Commits between WAL checkpoints: a few pages each, so about SQLite's own 1,000 pages.
+# Commits between background WAL checkpoints: a few pages each, ~1,000 pages in all.
 _CHECKPOINT_EVERY = 250
+# WAL pages (4 KiB) at which the writer checkpoints itself (see core/store/checkpoints.py).
+_WAL_BACKSTOP_PAGES = 4000
 
 # The do-nothing UPDATE makes RETURNING give the id of a row that already exists (made
 # earlier, or by another process): one statement finds or creates any number of rows.
@@ -411,8 +413,12 @@ class SQLiteStore:
         await db.execute("PRAGMA foreign_keys = ON")
         # In WAL mode NORMAL loses no integrity, only the last commits on a power cut.
         await db.execute("PRAGMA synchronous = NORMAL")
-        # Checkpoints run on a connection of their own (see ``core/store/checkpoints.py``).
-        await db.execute("PRAGMA wal_autocheckpoint = 0")
+        # 32 MiB of page cache (SQLite's default is 2): the pages every message touches
+        # (index and table ends, usage rows) stay in memory as the file grows.
+        await db.execute("PRAGMA cache_size = -32768")
+        # Checkpoints run on a connection of their own (see ``core/store/checkpoints.py``);
+        # this connection's own is only the backstop that lets the WAL start over.
+        await db.execute(f"PRAGMA wal_autocheckpoint = {_WAL_BACKSTOP_PAGES}")
         async with _write_transaction(db):
             await migrations.apply(db)
 

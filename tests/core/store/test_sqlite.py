@@ -81,7 +81,7 @@ async def test_connection_pragmas(store: SQLiteStore) -> None:
             pragmas[name] = (await cursor.fetchone())[0]
 
     assert pragmas == {"foreign_keys": 1, "synchronous": 1, "busy_timeout": 5000,
-                       "wal_autocheckpoint": 0}
+                       "wal_autocheckpoint": 4000}
 
 
 async def test_the_wal_is_checkpointed_in_the_background(
@@ -104,6 +104,22 @@ async def test_the_wal_is_checkpointed_in_the_background(
 
         assert store._checkpointer.completed == 1
         assert in_the_database_file() >= 5
+
+
+async def test_the_wal_starts_over_under_steady_writes(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Background checkpoints alone never see a still WAL, so it would only grow; the
+    # writer's own backstop checkpoint lets it start over from the beginning.
+    monkeypatch.setattr("core.store.sqlite._CHECKPOINT_EVERY", 5)
+    monkeypatch.setattr("core.store.sqlite._WAL_BACKSTOP_PAGES", 40)
+    wal = db_path.with_name(db_path.name + "-wal")
+
+    async with SQLiteStore(db_path) as store:
+        for n in range(400):
+            await store.add_turn(CONVERSATION, NewTurn("user", "x" * 2000, 500))
+        # Each turn writes at least its own page: without starting over, 400+ pages.
+        assert wal.stat().st_size < 200 * 4096
 
 
 async def test_a_locked_database_becomes_a_store_error(db_path: Path, raw: RawConnect) -> None:
