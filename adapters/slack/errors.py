@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
 from slack_sdk.errors import SlackApiError
 
+from adapters.common.throttle import EditRateLimited
 from core.model.retry import parse_retry_after
 
-__all__ = ["slack_error", "retry_after"]
+__all__ = ["edits_rate_limited", "retry_after", "slack_error", "waiting_out_429"]
+
+_T = TypeVar("_T")
 
 _DEFAULT_RETRY_AFTER = 1.0
 
@@ -30,3 +38,28 @@ def retry_after(exc: SlackApiError) -> float | None:
     seconds = parse_retry_after(value)
     # A 429 without a readable Retry-After still means "wait": a second is Slack's usual.
     return _DEFAULT_RETRY_AFTER if seconds is None else seconds
+
+
+async def waiting_out_429(call: Callable[[], Awaitable[_T]], attempts: int) -> _T:
+    """``call()``, waiting out Slack's ``Retry-After`` on a 429, ``attempts`` tries in all."""
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except SlackApiError as exc:
+            wait = retry_after(exc)
+            if wait is None or attempt == attempts - 1:
+                raise
+            await asyncio.sleep(wait)
+    raise ValueError("attempts must be at least 1")
+
+
+@contextmanager
+def edits_rate_limited() -> Iterator[None]:
+    """Inside it, Slack's 429 becomes ``EditRateLimited`` for a ``ThrottledEditor``."""
+    try:
+        yield
+    except SlackApiError as exc:
+        wait = retry_after(exc)
+        if wait is None:
+            raise
+        raise EditRateLimited(wait) from exc

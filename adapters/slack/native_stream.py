@@ -14,14 +14,14 @@ rest is posted as ordinary messages, split like every other long reply.
 
 from __future__ import annotations
 
-import asyncio
+from functools import partial
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.common.throttle import EditRateLimited, ThrottledEditor
-from adapters.slack.errors import retry_after, slack_error
+from adapters.common.throttle import ThrottledEditor
+from adapters.slack.errors import edits_rate_limited, slack_error, waiting_out_429
 from adapters.slack.events import ReplyTarget
 
 __all__ = ["STREAM_LIMIT", "NativeStream", "StreamRefused"]
@@ -93,26 +93,14 @@ class NativeStream:
         new = text[self._sent:]
         if not new:
             return
-        try:
+        with edits_rate_limited():
             await self._client.chat_appendStream(channel=self._channel, ts=self._ts, markdown_text=new)
-        except SlackApiError as exc:
-            wait = retry_after(exc)
-            if wait is None:
-                raise
-            raise EditRateLimited(wait) from exc
         self._sent = len(text)
 
     async def _stop(self, text: str) -> None:
         arguments: dict[str, Any] = {"markdown_text": text} if text else {}
-        for attempt in range(_STOP_ATTEMPTS):
-            try:
-                await self._client.chat_stopStream(channel=self._channel, ts=self._ts, **arguments)
-                return
-            except SlackApiError as exc:
-                wait = retry_after(exc)
-                if wait is None or attempt == _STOP_ATTEMPTS - 1:
-                    raise
-                await asyncio.sleep(wait)
+        stop = partial(self._client.chat_stopStream, channel=self._channel, ts=self._ts, **arguments)
+        await waiting_out_429(stop, _STOP_ATTEMPTS)
 
 
 def _live_part(markdown: str) -> str:

@@ -11,19 +11,17 @@ refuses a stream, the replier says so once in the log and edits messages from th
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.common.splitting import split_message
 from adapters.common.throttle import EditRateLimited, ThrottledEditor
-from adapters.slack.errors import retry_after
+from adapters.slack.errors import edits_rate_limited, waiting_out_429
 from adapters.slack.events import ReplyTarget
 from adapters.slack.mrkdwn import preview, to_mrkdwn
 from adapters.slack.native_stream import NativeStream, StreamRefused
@@ -106,18 +104,11 @@ class SlackReplier:
 
     async def post(self, target: ReplyTarget, text: str) -> str:
         """Post ``text`` at ``target``, waiting out a 429; returns the message ts."""
-        for attempt in range(_POST_ATTEMPTS):
-            try:
-                response = await self._client.chat_postMessage(
-                    channel=target.channel, thread_ts=target.thread_ts, text=text
-                )
-                return str(response["ts"])
-            except SlackApiError as exc:
-                wait = retry_after(exc)
-                if wait is None or attempt == _POST_ATTEMPTS - 1:
-                    raise
-                await asyncio.sleep(wait)
-        raise AssertionError("unreachable")
+        response = await waiting_out_429(
+            partial(self._client.chat_postMessage, channel=target.channel, thread_ts=target.thread_ts, text=text),
+            _POST_ATTEMPTS,
+        )
+        return str(response["ts"])
 
     async def _start_stream(self, message: IncomingMessage, target: ReplyTarget) -> NativeStream | None:
         """A native stream for the answer, or None to edit a message instead."""
@@ -193,11 +184,6 @@ class SlackReplier:
         await shown.editor.finish(text)
 
     async def _edit(self, channel: str, ts: str, text: str) -> None:
-        try:
+        with edits_rate_limited():
             await self._client.chat_update(channel=channel, ts=ts, text=text)
-        except SlackApiError as exc:
-            wait = retry_after(exc)
-            if wait is None:
-                raise
-            raise EditRateLimited(wait) from exc
 

@@ -26,19 +26,12 @@ from core.model.retry import RetryPolicy
 from core.types import ChatMessage, ChatParams, Usage
 from tests.fakes.loopback import LoopbackServer
 from tests.fakes.openai_server import Answer, CutOff, Fail, FakeOpenAIServer, Hang
+from tests.fakes.sleep import RecordedSleep
 
 pytestmark = pytest.mark.e2e
 
 MESSAGES = [ChatMessage("user", "ping")]
 PARAMS = ChatParams("fake-model")
-
-
-class RecordedSleep:
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 @asynccontextmanager

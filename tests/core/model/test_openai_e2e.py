@@ -19,23 +19,20 @@ from core.errors import (
 from core.model.openai import OpenAIChatModel
 from core.model.retry import RetryPolicy
 from core.types import ChatMessage, ChatParams, Usage
-from tests.fakes.openai_server import Answer, CutOff, Fail, FakeOpenAIServer, Hang, Malformed
+from tests.fakes.openai_server import (
+    Answer,
+    CutOff,
+    Fail,
+    FakeOpenAIServer,
+    Hang,
+    Malformed,
+)
+from tests.fakes.sleep import RecordedSleep
 
 pytestmark = pytest.mark.e2e
 
 MESSAGES = [ChatMessage("system", "be brief"), ChatMessage("user", "ping")]
 PARAMS = ChatParams("fake-model")
-
-
-class RecordedSleep:
-    """Records the waits the client asks for and only yields to the loop, keeping tests fast."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        await asyncio.sleep(0)
 
 
 @pytest.fixture
