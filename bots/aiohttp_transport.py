@@ -32,6 +32,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     """``httpx.AsyncClient(transport=AiohttpTransport())``; one pooled aiohttp session."""
 
     def __init__(self) -> None:
+        # Made now, at startup: loading the CA bundle takes ~0.1 s of CPU, which inside
+        # the first request would stall every answer of the burst that brought it.
+        self._ssl = httpx.create_ssl_context()
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
         # The environment's proxy for each (scheme, host): read once, not per request.
@@ -81,7 +84,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             # for every request; the proxy is looked up once instead, and the key is
             # in the request's headers already.)
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0, ssl=httpx.create_ssl_context()),
+                connector=aiohttp.TCPConnector(limit=0, ssl=self._ssl),
                 auto_decompress=False,
                 cookie_jar=aiohttp.DummyCookieJar(),
             )

@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from bots.event_loop import new_event_loop
 from core.errors import ChatwrightError
 
 __all__ = ["main", "build_parser"]
@@ -42,7 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = args.handler(args)
         if inspect.isawaitable(result):
-            result = asyncio.run(result)
+            with asyncio.Runner(loop_factory=new_event_loop) as runner:
+                result = runner.run(result)
         return int(result or 0)
     except ChatwrightError as exc:
         print(f"chatwright: {exc.user_message()}", file=sys.stderr)

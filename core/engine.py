@@ -14,6 +14,7 @@ Errors are ``core.errors`` types; ``core.errors.user_message(exc)`` is what to s
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -140,17 +141,24 @@ class Engine:
             user_tokens = self.counter.count(message.text)
             history = await self._history(message, persona, user_tokens)
             chat = assemble(persona.system_prompt, history, message.text)
-            # The user's message is stored before the model is asked, so a crash or
-            # a model failure never loses it; the answer is stored only when complete.
-            await self.store.add_turn(message.conversation, _user_turn(message, user_tokens))
-            started = time.perf_counter()
-            async for item in self.model.stream(chat, self._params(persona)):
-                if isinstance(item, Usage):
-                    sink.usage = item
-                elif item:
-                    sink.parts.append(item)
-                    yield item
-            metrics.MODEL_LATENCY.observe(time.perf_counter() - started)
+            # The user's message is stored while the model reads it (the write is off
+            # the answer's path) and is waited for before any answer text is passed on,
+            # and also when the model fails: no answer is ever shown or stored without
+            # its question, and a model failure never loses the question.
+            question = asyncio.ensure_future(
+                self.store.add_turn(message.conversation, _user_turn(message, user_tokens)))
+            try:
+                started = time.perf_counter()
+                async for item in self.model.stream(chat, self._params(persona)):
+                    await question  # at once after the first time
+                    if isinstance(item, Usage):
+                        sink.usage = item
+                    elif item:
+                        sink.parts.append(item)
+                        yield item
+                metrics.MODEL_LATENCY.observe(time.perf_counter() - started)
+            finally:
+                await question
             await self._store_reply(message, sink, chat)
 
     async def _history(self, message: IncomingMessage, persona: Persona, user_tokens: int) -> list[Turn]:

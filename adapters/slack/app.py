@@ -13,6 +13,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.admins import AdminDirectory
@@ -50,6 +51,7 @@ def build_app(config: SlackConfig, engine: Engine, tasks: TaskSet) -> BuiltApp:
     # Bolt's own client carries no token: with ``authorize`` it sets the token on each
     # request's copy, and a token here too would only earn a "token unused" warning.
     bolt_client = AsyncWebClient(base_url=base_url)
+    _quiet_token_unused_warning()
     app = AsyncApp(client=bolt_client, authorize=authorize, signing_secret=config.signing_secret, name="chatwright")
     handlers = SlackHandlers(config, engine, client, tasks)
     app.event("app_mention")(handlers.on_event)
@@ -147,6 +149,22 @@ def _web_api_logger() -> logging.Logger:
     if logger.level == logging.NOTSET:
         logger.setLevel(logger.getEffectiveLevel())
     return logger
+
+
+class _TokenUnusedFilter(logging.Filter):
+    """Drops Bolt's "`token` will be unused" warning (see ``_quiet_token_unused_warning``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+def _quiet_token_unused_warning() -> None:
+    """Bolt reads SLACK_BOT_TOKEN from the environment by itself and, as we give it a
+    client too, warns at every start that the token goes unused. Nothing is unused: the
+    token is in our client and in ``authorize``. Only that one message is dropped."""
+    logger = logging.getLogger("slack_bolt.AsyncApp")
+    if not any(isinstance(f, _TokenUnusedFilter) for f in logger.filters):
+        logger.addFilter(_TokenUnusedFilter())
 
 
 def _with_slash(url: str) -> str:

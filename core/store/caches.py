@@ -40,6 +40,9 @@ class LruCache(Generic[_K, _V]):
     def __init__(self, size: int) -> None:
         self._size = size
         self._entries: OrderedDict[_K, _V] = OrderedDict()
+        # Set by whoever filled the cache with every row of its table: then an absent
+        # key has no row at all. Dropping an entry (to stay within ``size``) ends it.
+        self.complete = False
 
     def get(self, key: _K) -> _V | _Missing:
         value = self._entries.get(key, MISSING)
@@ -52,12 +55,14 @@ class LruCache(Generic[_K, _V]):
         self._entries.move_to_end(key)
         if len(self._entries) > self._size:
             self._entries.popitem(last=False)
+            self.complete = False
 
     def pop(self, key: _K) -> None:
         self._entries.pop(key, None)
 
     def clear(self) -> None:
         self._entries.clear()
+        self.complete = False
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -98,7 +98,7 @@ _INITIAL_SCHEMA = (
 
 # A reply's usage travels on its turn row, and a trigger adds it to ``usage_daily`` in the
 # same statement: storing a reply is one INSERT, atomic without BEGIN/COMMIT, and many
-# replies can share one multi-row INSERT (see ``core/store/group_insert.py``).
+# replies can share one multi-row INSERT (see ``core/store/batcher.py``).
 _USAGE_ON_REPLY_TURNS = (
     "ALTER TABLE turns ADD COLUMN usage_day TEXT",
     "ALTER TABLE turns ADD COLUMN prompt_tokens INTEGER",

@@ -10,10 +10,11 @@ one core), and round-trips, not SQL, are most of what an operation costs. So:
 
 - a message's reads (its conversation's newest turns, the channel's persona and usage)
   come from caches (``core/store/caches.py``), kept in step with every write made here;
+  every persona is read at open (when they fit), so a channel without one costs no trip;
 - its writes are single statements in autocommit: storing a turn is one INSERT, and a
   reply's usage is counted by a trigger in that same INSERT;
 - turns stored while another write is in flight share the next multi-row INSERT
-  (``core/store/group_insert.py``), so a busy bot spends one trip for many messages;
+  (``core/store/batcher.py``), so a busy bot spends one trip for many messages;
   so do new conversations' rows and event claims (a burst of new Slack threads).
 
 The caches assume this store is the only writer of its conversations and personas:
@@ -43,9 +44,9 @@ import aiosqlite
 
 from core.errors import StoreError
 from core.store import migrations
+from core.store.batcher import Batcher
 from core.store.caches import MISSING, LruCache, RecentTurns
 from core.store.checkpoints import Checkpointer
-from core.store.group_insert import GroupInserter
 from core.types import (
     ChannelRef,
     ConversationRef,
@@ -76,6 +77,8 @@ _RECENT_DEPTH = 256
 _RECENT_CAPACITY = 100_000
 # Rows per multi-row INSERT: far below SQLite's 32,766 bound parameters (10 a row).
 _MAX_INSERT_ROWS = 200
+# Conversations per grouped history read: SQLite allows 500 terms in a compound SELECT.
+_MAX_GROUPED_READS = 200
 # Commits between background WAL checkpoints: a few pages each, ~1,000 pages in all.
 _CHECKPOINT_EVERY = 250
 # WAL pages (4 KiB) at which the writer checkpoints itself (see core/store/checkpoints.py).
@@ -104,6 +107,18 @@ _RECENT_TURNS = """
     ORDER BY id DESC
     LIMIT ?
 """
+# One conversation's newest turns, as one term of a UNION ALL that reads many at once;
+# ``k`` tells the terms apart.
+_NEWEST_TURNS_OF_ONE = """
+    SELECT * FROM (
+        SELECT ? AS k, id, role, content, tokens, author_id, author_name, created_at
+        FROM turns
+        WHERE conversation_id = (
+                SELECT id FROM conversations
+                WHERE platform = ? AND workspace = ? AND channel = ? AND thread = ?)
+        ORDER BY id DESC
+        LIMIT ?)
+"""
 _FORGET = """
     DELETE FROM turns WHERE conversation_id = (
         SELECT id FROM conversations
@@ -121,6 +136,12 @@ _USAGE = """
 _GET_PERSONA = """
     SELECT system_prompt, name, description, model, temperature, max_tokens
     FROM personas WHERE platform = ? AND workspace = ? AND channel = ?
+"""
+# Every persona, loaded at open when they fit in the cache (one more row tells).
+_ALL_PERSONAS = """
+    SELECT platform, workspace, channel, system_prompt, name, description, model,
+           temperature, max_tokens
+    FROM personas LIMIT ?
 """
 _UPSERT_PERSONA = """
     INSERT INTO personas (platform, workspace, channel, system_prompt, name, description,
@@ -183,12 +204,14 @@ class SQLiteStore:
         self._closed = False
         self._lock = asyncio.Lock()
         # Writes of many tasks at once share one statement (see the module docstring).
-        self._writer: GroupInserter[_PendingTurn, Turn] = GroupInserter(
+        self._writer: Batcher[_PendingTurn, Turn] = Batcher(
             self._write_turns, _MAX_INSERT_ROWS)
-        self._new_conversations: GroupInserter[ConversationRef, int] = GroupInserter(
+        self._new_conversations: Batcher[ConversationRef, int] = Batcher(
             self._create_conversations, _MAX_INSERT_ROWS)
-        self._claims: GroupInserter[tuple[str, str], bool] = GroupInserter(
+        self._claims: Batcher[tuple[str, str], bool] = Batcher(
             self._claim_events, _MAX_INSERT_ROWS)
+        self._windows: Batcher[ConversationRef, list[Turn]] = Batcher(
+            self._read_windows, _MAX_GROUPED_READS)
         # Only ids of committed rows: a conversation row is never deleted (``forget``
         # deletes its turns), so a committed id stays right whoever else writes the file.
         self._conversation_ids: LruCache[ConversationRef, int] = LruCache(_CACHE_SIZE)
@@ -213,6 +236,7 @@ class SQLiteStore:
             if self._db is None:
                 db = await self._connect()
                 try:
+                    await self._load_personas(db)
                     if self._path != _MEMORY:
                         self._checkpointer = await self._start_checkpointer()
                 except BaseException:
@@ -222,7 +246,7 @@ class SQLiteStore:
 
     async def aclose(self) -> None:
         # What was already handed to the writers is stored before the connection closes.
-        for writer in (self._new_conversations, self._claims, self._writer):
+        for writer in (self._windows, self._new_conversations, self._claims, self._writer):
             await writer.drain()
         async with self._lock:
             db, self._db, self._closed = self._db, None, True
@@ -270,7 +294,11 @@ class SQLiteStore:
         cached = self._recent.get(conversation, limit, before_id)
         if cached is not None:
             return cached
-        # A read from the top fills the cache, so it takes a whole window at once.
+        if before_id is None and limit <= self._recent.depth:
+            # A read from the top fills the cache with a whole window; the windows of
+            # conversations missed meanwhile (a burst of new threads) share one SELECT.
+            window = await self._windows.submit(conversation)
+            return window[-limit:]
         wanted = limit if before_id is not None else max(limit, self._recent.depth)
         upper = _NO_UPPER_BOUND if before_id is None else before_id
         params = (*_conversation_key(conversation), upper, wanted)
@@ -310,6 +338,8 @@ class SQLiteStore:
         cached = self._personas.get(channel)
         if cached is not MISSING:
             return cached  # type: ignore[return-value]  # MISSING was ruled out
+        if self._personas.complete:
+            return None  # every persona is held: this channel has none
         async with self._connection("get_persona") as db:
             persona = await _select_persona(db, channel)
             self._personas.put(channel, persona)
@@ -422,6 +452,17 @@ class SQLiteStore:
         async with _write_transaction(db):
             await migrations.apply(db)
 
+    async def _load_personas(self, db: aiosqlite.Connection) -> None:
+        """Hold every persona if they fit, so that no message waits to learn that its
+        channel has none (most have none, and a burst of new channels would each wait)."""
+        with _translated("reading the personas"):
+            rows = await db.execute_fetchall(_ALL_PERSONAS, (_CACHE_SIZE + 1,))
+        if len(rows) > _CACHE_SIZE:
+            return  # too many: each is read when first needed
+        for platform, workspace, channel, *persona in rows:
+            self._personas.put(ChannelRef(platform, workspace, channel), Persona(*persona))
+        self._personas.complete = True
+
     async def _start_checkpointer(self) -> Checkpointer:
         checkpointer = Checkpointer(
             self._path, every=_CHECKPOINT_EVERY, busy_timeout_ms=self._busy_timeout_ms)
@@ -458,7 +499,7 @@ class SQLiteStore:
                 for row_id, platform, workspace, channel, thread in rows}
 
     async def _create_conversations(self, batch: list[ConversationRef]) -> list[int | Exception]:
-        """``GroupInserter``'s writer for conversation rows: one statement for the batch."""
+        """``Batcher``'s writer for conversation rows: one statement for the batch."""
         unique = list(dict.fromkeys(batch))  # one row per conversation in the statement
         async with self._connection("add_turn") as db:
             ids = await self._upsert_conversations(db, unique)
@@ -467,8 +508,26 @@ class SQLiteStore:
             self._conversation_ids.put(conversation, ids[_conversation_key(conversation)])
         return [ids[_conversation_key(conversation)] for conversation in batch]
 
+    async def _read_windows(self, batch: list[ConversationRef]) -> list[list[Turn] | Exception]:
+        """``Batcher``'s reader: the newest turns of each conversation, one SELECT for all."""
+        unique = list(dict.fromkeys(batch))
+        depth = self._recent.depth
+        params = [value for index, conversation in enumerate(unique)
+                  for value in (index, *_conversation_key(conversation), depth)]
+        sql = " UNION ALL ".join([_NEWEST_TURNS_OF_ONE] * len(unique))
+        windows: list[list[Turn]] = [[] for _ in unique]
+        async with self._connection("recent_turns") as db:
+            for index, *row in await db.execute_fetchall(sql, params):
+                windows[index].append(_turn_from_row(row))
+            # Under the lock, as every cache change is: no write lands in between.
+            for conversation, window in zip(unique, windows, strict=True):
+                window.sort(key=lambda turn: turn.id)  # oldest first
+                self._recent.load(conversation, window, complete=len(window) < depth)
+        by_conversation = dict(zip(unique, windows, strict=True))
+        return [by_conversation[conversation] for conversation in batch]
+
     async def _claim_events(self, batch: list[tuple[str, str]]) -> list[bool | Exception]:
-        """``GroupInserter``'s writer for event claims: one statement for the batch."""
+        """``Batcher``'s writer for event claims: one statement for the batch."""
         unique = list(dict.fromkeys(batch))
         now = _to_text(self._now())
         params = [value for key in unique for value in (*key, now)]
@@ -484,7 +543,7 @@ class SQLiteStore:
         return results
 
     async def _write_turns(self, batch: list[_PendingTurn]) -> list[Turn | Exception]:
-        """``GroupInserter``'s writer: the batch in one INSERT, else row by row.
+        """``Batcher``'s writer: the batch in one INSERT, else row by row.
 
         A multi-row INSERT is all or nothing, so one bad row would fail every message in
         the batch; then each row is tried alone, and only the bad one fails.

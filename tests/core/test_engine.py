@@ -11,6 +11,7 @@ from core.errors import (
     DailyBudgetExceeded,
     MessageTooLong,
     ModelUnavailableError,
+    StoreError,
     UserRateLimited,
 )
 from core.model.fake import ScriptedChatModel
@@ -121,6 +122,44 @@ async def test_failure_mid_stream_stores_no_answer(memory_store):
     with pytest.raises(ModelUnavailableError):
         await answer(engine, message("q"))
     assert [t.role for t in await memory_store.recent_turns(CHANNEL, 10)] == ["user"]
+
+
+async def test_the_model_is_asked_while_the_question_is_being_stored(memory_store):
+    """The question's write is off the answer's path, yet no text passes it."""
+    asked = asyncio.Event()
+
+    class AsksFirst(ScriptedChatModel):
+        async def stream(self, messages, params):
+            asked.set()
+            async for item in super().stream(messages, params):
+                yield item
+
+    class StoresAfterTheModelIsAsked(type(memory_store)):
+        async def add_turn(self, conversation, turn):
+            if turn.role == "user":
+                # Sequential storing would wait here for ever.
+                await asyncio.wait_for(asked.wait(), timeout=5)
+            return await super().add_turn(conversation, turn)
+
+    async with StoresAfterTheModelIsAsked() as store:
+        engine = make_engine(store, AsksFirst(["answer"]))
+        assert await answer(engine, message("q")) == "answer"
+        assert [t.role for t in await store.recent_turns(CHANNEL, 10)] == ["user", "assistant"]
+
+
+async def test_a_question_that_cannot_be_stored_gets_no_answer(memory_store):
+    class RefusesQuestions(type(memory_store)):
+        async def add_turn(self, conversation, turn):
+            raise StoreError("disk full")
+
+    async with RefusesQuestions() as store:
+        engine = make_engine(store, ScriptedChatModel(["an answer nobody may see"]))
+        async with engine.reply(message("q")) as reply:
+            with pytest.raises(StoreError):
+                async for _ in reply:
+                    pytest.fail("answer text passed on before its question was stored")
+        assert reply.text == ""
+        assert await store.recent_turns(CHANNEL, 10) == []
 
 
 async def test_oversized_input_is_refused_and_nothing_is_stored(memory_store):

@@ -1,4 +1,5 @@
-"""The Web API client's logger: quiet unless debug logging is on (it costs CPU per call)."""
+"""Logging around Slack: the Web API client quiet unless debug logging is on (it costs CPU
+per call), and no warning at start for a token that is in use."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import logging
 
 import pytest
 
-from adapters.slack.app import _web_api_logger
+from adapters.common.tasks import TaskSet
+from adapters.slack.app import _web_api_logger, build_app
+from adapters.slack.config import SlackConfig
 
 
 @pytest.fixture
@@ -32,3 +35,20 @@ def test_an_unset_level_becomes_the_level_in_force(sdk_logger):
 def test_debug_logging_still_shows_api_calls(sdk_logger):
     sdk_logger.setLevel(logging.DEBUG)
     assert _web_api_logger().level == logging.DEBUG
+
+
+def test_no_token_unused_warning_when_the_token_is_in_the_environment(monkeypatch, caplog):
+    # As `chatwright run` is started in production: the token in the environment.
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-from-the-environment")
+    config = SlackConfig(bot_token="xoxb-from-the-environment", signing_secret="secret")
+    with caplog.at_level(logging.WARNING):
+        built = build_app(config, engine=None, tasks=TaskSet())  # type: ignore[arg-type]  # unused here
+    assert built.client.token == "xoxb-from-the-environment"
+    assert not [r for r in caplog.records if "unused" in r.getMessage()]
+
+
+def test_other_bolt_warnings_still_show(caplog):
+    build_app(SlackConfig(bot_token="xoxb-1", signing_secret="secret"), engine=None, tasks=TaskSet())  # type: ignore[arg-type]
+    with caplog.at_level(logging.WARNING):
+        logging.getLogger("slack_bolt.AsyncApp").warning("something else")
+    assert [r.getMessage() for r in caplog.records] == ["something else"]

@@ -41,6 +41,10 @@ def raw(db_path: Path) -> Iterator[Callable[[], sqlite3.Connection]]:
 
 @pytest.fixture
 def trips(store: SQLiteStore, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    return count_trips(store, monkeypatch)
+
+
+def count_trips(store: SQLiteStore, monkeypatch: pytest.MonkeyPatch) -> list[object]:
     """The calls the store sends to aiosqlite's worker thread from now on, one per trip.
 
     ``Connection._execute`` is aiosqlite's single entry to that thread (the benchmark

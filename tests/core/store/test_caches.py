@@ -116,3 +116,17 @@ def test_discard_and_clear_stop_holding() -> None:
 
     recent.clear()
     assert (recent.get(B, 1, None), recent.held) == (None, 0)
+
+
+def test_a_complete_cache_stops_being_complete_when_it_drops_an_entry() -> None:
+    cache: LruCache[str, int] = LruCache(2)
+    cache.put("a", 1)
+    cache.put("b", 2)
+    cache.complete = True
+    cache.put("a", 10)  # replaced, nothing dropped
+    assert cache.complete
+    cache.put("c", 3)  # "b" is dropped
+    assert not cache.complete and cache.get("b") is MISSING
+    cache.complete = True
+    cache.clear()
+    assert not cache.complete

@@ -14,8 +14,9 @@ import pytest
 
 from core.errors import StoreError
 from core.store import SQLiteStore
-from core.types import ConversationRef, NewTurn, Persona, Usage, UsageTotals
-from tests.core.store.conftest import RawConnect
+from core.store import sqlite as sqlite_module
+from core.types import ChannelRef, ConversationRef, NewTurn, Persona, Usage, UsageTotals
+from tests.core.store.conftest import RawConnect, count_trips
 
 CONVERSATION = ConversationRef("slack", "T1", "C1", "1700000000.000100")
 CHANNEL = CONVERSATION.channel_ref
@@ -106,6 +107,69 @@ async def test_cached_personas_follow_set_and_reset(store: SQLiteStore) -> None:
 
     await store.set_persona(CHANNEL, None, "U1", "ada")
     assert await store.get_persona(CHANNEL) is None
+
+
+async def test_histories_missed_at_once_are_read_in_one_statement(
+    db_path: Path, raw: RawConnect, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conversations = [ConversationRef("slack", "T1", f"C{i}", "1.0") for i in range(30)]
+    async with SQLiteStore(db_path) as first:
+        for i, conversation in enumerate(conversations[:20]):  # ten have no row at all
+            await first.seed_turns(conversation, [NewTurn("user", f"{i}:{n}", 1) for n in range(i % 4)])
+    raw().execute("INSERT INTO turns (conversation_id, role, content, tokens, author_id, author_name, created_at) "
+                  "SELECT id, 'user', 'written by another hand', 1, 'U9', 'eve', created_at FROM conversations LIMIT 1")
+
+    async with SQLiteStore(db_path) as store:
+        trips = count_trips(store, monkeypatch)
+        windows = await asyncio.gather(*(store.recent_turns(c, 64) for c in conversations))
+
+        assert 1 <= len(trips) <= 2  # the first miss may go alone; the rest queue behind it
+        for conversation, window in zip(conversations, windows, strict=True):
+            assert [t.content for t in window] == await fresh_view(db_path, conversation)
+        # ... and the windows are now cached: no trip for a second look.
+        trips.clear()
+        assert await store.recent_turns(conversations[1], 64) == windows[1]
+        assert trips == []
+
+
+async def test_personas_are_all_read_at_open(db_path: Path, raw: RawConnect) -> None:
+    async with SQLiteStore(db_path) as first:
+        await first.set_persona(CHANNEL, Persona("Be brief.", name="brief", temperature=0.2), "U1", "ada")
+    other = ChannelRef("slack", "T1", "C2")
+
+    async with SQLiteStore(db_path) as store:
+        # Were the file read now, these rows would be seen: the answers are what open read.
+        raw().execute("UPDATE personas SET system_prompt = 'changed behind its back'")
+        raw().execute("INSERT INTO personas SELECT platform, workspace, 'C2', system_prompt, name, "
+                      "description, model, temperature, max_tokens, updated_at FROM personas")
+        assert await store.get_persona(CHANNEL) == Persona("Be brief.", name="brief", temperature=0.2)
+        assert await store.get_persona(other) is None
+
+
+async def test_past_the_cache_size_personas_are_read_when_needed(
+    db_path: Path, raw: RawConnect, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_module, "_CACHE_SIZE", 2)
+    async with SQLiteStore(db_path) as first:
+        for name in ("C1", "C2", "C3"):
+            await first.set_persona(ChannelRef("slack", "T1", name), Persona(f"In {name}."), "U1", "ada")
+    raw().execute("INSERT INTO personas SELECT platform, workspace, 'C4', system_prompt, name, "
+                  "description, model, temperature, max_tokens, updated_at FROM personas WHERE channel = 'C1'")
+
+    async with SQLiteStore(db_path) as store:
+        # Three did not fit: none was held, so each is read (C4 was written by another hand).
+        assert await store.get_persona(ChannelRef("slack", "T1", "C4")) == Persona("In C1.")
+        assert await store.get_persona(ChannelRef("slack", "T1", "C5")) is None
+
+
+async def test_a_persona_evicted_from_a_complete_cache_is_read_again(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_module, "_CACHE_SIZE", 2)
+    async with SQLiteStore(db_path) as store:
+        for name in ("C1", "C2", "C3"):  # the third drops the first from the cache
+            await store.set_persona(ChannelRef("slack", "T1", name), Persona(f"In {name}."), "U1", "ada")
+        assert await store.get_persona(ChannelRef("slack", "T1", "C1")) == Persona("In C1.")
 
 
 async def test_history_past_the_cached_window_is_read_from_the_file(store: SQLiteStore) -> None:

@@ -1,4 +1,4 @@
-"""``GroupInserter``: rows that queue up while a write is in flight share the next one."""
+"""``Batcher``: rows that queue up while a statement is in flight share the next one."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from core.store.group_insert import GroupInserter
+from core.store.batcher import Batcher
 
 
 class Writer:
@@ -26,7 +26,7 @@ class Writer:
 
 async def test_a_lone_row_is_written_at_once() -> None:
     writer = Writer()
-    inserter: GroupInserter[int, int] = GroupInserter(writer, max_batch=10)
+    inserter: Batcher[int, int] = Batcher(writer, max_batch=10)
 
     assert await inserter.submit(1) == 10
     assert writer.batches == [[1]]
@@ -35,7 +35,7 @@ async def test_a_lone_row_is_written_at_once() -> None:
 async def test_rows_submitted_during_a_write_share_the_next_one_in_order() -> None:
     writer = Writer()
     writer.release.clear()
-    inserter: GroupInserter[int, int] = GroupInserter(writer, max_batch=10)
+    inserter: Batcher[int, int] = Batcher(writer, max_batch=10)
     first = asyncio.ensure_future(inserter.submit(0))
     await asyncio.sleep(0)  # the first batch is now in flight, held open
     rest = [asyncio.ensure_future(inserter.submit(n)) for n in range(1, 6)]
@@ -50,7 +50,7 @@ async def test_rows_submitted_during_a_write_share_the_next_one_in_order() -> No
 async def test_batches_are_capped() -> None:
     writer = Writer()
     writer.release.clear()
-    inserter: GroupInserter[int, int] = GroupInserter(writer, max_batch=2)
+    inserter: Batcher[int, int] = Batcher(writer, max_batch=2)
     pending = [asyncio.ensure_future(inserter.submit(n)) for n in range(5)]
     await asyncio.sleep(0)
     writer.release.set()
@@ -64,7 +64,7 @@ async def test_each_row_gets_its_own_error() -> None:
     writer = Writer()
     writer.failing = {2}
     writer.release.clear()
-    inserter: GroupInserter[int, int] = GroupInserter(writer, max_batch=10)
+    inserter: Batcher[int, int] = Batcher(writer, max_batch=10)
     pending = [asyncio.ensure_future(inserter.submit(n)) for n in (1, 2, 3)]
     await asyncio.sleep(0)
     writer.release.set()
@@ -84,7 +84,7 @@ async def test_a_writer_that_raises_fails_its_whole_batch_and_the_next_batch_sti
             raise RuntimeError("database gone")
         return rows
 
-    inserter: GroupInserter[int, int] = GroupInserter(write, max_batch=10)
+    inserter: Batcher[int, int] = Batcher(write, max_batch=10)
     with pytest.raises(RuntimeError, match="database gone"):
         await inserter.submit(1)
 
@@ -94,7 +94,7 @@ async def test_a_writer_that_raises_fails_its_whole_batch_and_the_next_batch_sti
 async def test_a_cancelled_caller_does_not_stop_the_others() -> None:
     writer = Writer()
     writer.release.clear()
-    inserter: GroupInserter[int, int] = GroupInserter(writer, max_batch=10)
+    inserter: Batcher[int, int] = Batcher(writer, max_batch=10)
     first = asyncio.ensure_future(inserter.submit(1))
     second = asyncio.ensure_future(inserter.submit(2))
     await asyncio.sleep(0)
@@ -110,7 +110,7 @@ async def test_a_cancelled_caller_does_not_stop_the_others() -> None:
 async def test_drain_waits_for_rows_already_submitted() -> None:
     writer = Writer()
     writer.release.clear()
-    inserter: GroupInserter[int, int] = GroupInserter(writer, max_batch=10)
+    inserter: Batcher[int, int] = Batcher(writer, max_batch=10)
     pending = asyncio.ensure_future(inserter.submit(7))
     await asyncio.sleep(0)
 

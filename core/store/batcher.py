@@ -1,9 +1,11 @@
-"""Group commit: rows submitted while a write is in flight share the next write.
+"""Group commit (and grouped reads): items submitted while a statement is in flight
+share the next statement.
 
-A message of the engine waits for its turn to be committed, and on SQLite each write is a
-round-trip to aiosqlite's thread. With many conversations answering at once, one
+A message of the engine waits for its turn to be committed, and on SQLite each statement
+is a round-trip to aiosqlite's thread. With many conversations answering at once, one
 multi-row statement for everything that queued up in the meantime costs about what one
-row costs, so throughput grows with load instead of queueing behind the connection.
+row costs, so throughput grows with load instead of queueing behind the connection. The
+same holds for reads: the histories of a burst of new threads are read in one SELECT.
 """
 
 from __future__ import annotations
@@ -12,18 +14,18 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
-__all__ = ["GroupInserter"]
+__all__ = ["Batcher"]
 
 Row = TypeVar("Row")
 Result = TypeVar("Result")
 
 
-class GroupInserter(Generic[Row, Result]):
-    """``await submit(row)`` returns once the row is written (or raises its error).
+class Batcher(Generic[Row, Result]):
+    """``await submit(row)`` returns once the row is written or read (or raises its error).
 
-    One background task writes while rows are waiting and ends when none are, so an idle
-    store holds no task. Each row's outcome is its own: the ``write`` function decides
-    how a failure in a batch is narrowed down to the rows that caused it.
+    One background task runs batches while rows are waiting and ends when none are, so an
+    idle store holds no task. Each row's outcome is its own: the ``write`` function
+    decides how a failure in a batch is narrowed down to the rows that caused it.
     """
 
     def __init__(
@@ -39,7 +41,7 @@ class GroupInserter(Generic[Row, Result]):
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._waiting.append((row, future))
         if self._writer is None:
-            self._writer = asyncio.create_task(self._write_waiting(), name="store-group-insert")
+            self._writer = asyncio.create_task(self._write_waiting(), name="store-batch")
         return await future
 
     async def drain(self) -> None:
