@@ -28,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bot_process import BotProcess, free_port  # noqa: E402
+from tests.bot_process import BotProcess, free_port  # noqa: E402
 from bench.profiling import py_spy  # noqa: E402
 from tests.fakes.openai_server import Answer, FakeOpenAIServer  # noqa: E402
 from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlackAPI, SentRequest, SignedSender  # noqa: E402

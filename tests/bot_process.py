@@ -1,4 +1,5 @@
-"""``chatwright run`` in a child process, configured by environment only, for benchmarks.
+"""``chatwright run`` in a child process, configured by environment only (the Slack burst
+benchmark and the end-to-end test of the command itself).
 
 The bot gets a process (and so a CPU) of its own, as in production, where Slack and the
 model provider do not share its CPU. The child runs in a scratch directory, so no
