@@ -62,7 +62,8 @@ class Checkpointer:
 
     async def _checkpoint(self, db: aiosqlite.Connection) -> None:
         try:
-            await db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            # Read to the end, so that no statement stays open on this connection.
+            await db.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
             self.completed += 1
         except Exception as exc:  # noqa: BLE001 - a missed checkpoint only grows the WAL
             log.warning("WAL checkpoint failed (the next one will catch up): %s", exc)
