@@ -299,6 +299,7 @@ class SQLiteStore:
             # conversations missed meanwhile (a burst of new threads) share one SELECT.
             window = await self._windows.submit(conversation)
             return window[-limit:]
+        # Older turns, or more than a window: read alone (from the top it fills the cache).
         wanted = limit if before_id is not None else max(limit, self._recent.depth)
         upper = _NO_UPPER_BOUND if before_id is None else before_id
         params = (*_conversation_key(conversation), upper, wanted)
