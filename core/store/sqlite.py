@@ -107,18 +107,9 @@ _RECENT_TURNS = """
     ORDER BY id DESC
     LIMIT ?
 """
-# One conversation's newest turns, as one term of a UNION ALL that reads many at once;
+# ``_RECENT_TURNS`` as one term of a UNION ALL that reads many conversations at once;
 # ``k`` tells the terms apart.
-_NEWEST_TURNS_OF_ONE = """
-    SELECT * FROM (
-        SELECT ? AS k, id, role, content, tokens, author_id, author_name, created_at
-        FROM turns
-        WHERE conversation_id = (
-                SELECT id FROM conversations
-                WHERE platform = ? AND workspace = ? AND channel = ? AND thread = ?)
-        ORDER BY id DESC
-        LIMIT ?)
-"""
+_RECENT_TURNS_TERM = f"SELECT ? AS k, * FROM ({_RECENT_TURNS})"
 _FORGET = """
     DELETE FROM turns WHERE conversation_id = (
         SELECT id FROM conversations
@@ -514,8 +505,8 @@ class SQLiteStore:
         unique = list(dict.fromkeys(batch))
         depth = self._recent.depth
         params = [value for index, conversation in enumerate(unique)
-                  for value in (index, *_conversation_key(conversation), depth)]
-        sql = " UNION ALL ".join([_NEWEST_TURNS_OF_ONE] * len(unique))
+                  for value in (index, *_conversation_key(conversation), _NO_UPPER_BOUND, depth)]
+        sql = " UNION ALL ".join([_RECENT_TURNS_TERM] * len(unique))
         windows: list[list[Turn]] = [[] for _ in unique]
         async with self._connection("recent_turns") as db:
             for index, *row in await db.execute_fetchall(sql, params):
