@@ -28,10 +28,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.bot_process import BotProcess, free_port  # noqa: E402
+from tests.bot_process import BotProcess, slack_http_environment  # noqa: E402
 from bench.profiling import py_spy  # noqa: E402
 from tests.fakes.openai_server import Answer, FakeOpenAIServer  # noqa: E402
-from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlackAPI, SentRequest, SignedSender  # noqa: E402
+from tests.fakes.slack_api import FakeSlackAPI, SentRequest, SignedSender  # noqa: E402
 
 __all__ = ["main"]
 
@@ -55,7 +55,8 @@ async def _stack(delay: float) -> AsyncIterator[_Stack]:
     with tempfile.TemporaryDirectory() as tmp:
         async with FakeSlackAPI() as slack, FakeOpenAIServer(api_key=_MODEL_KEY) as model:
             model.responder = lambda body: Answer(ANSWER, delay=delay)
-            async with BotProcess(_bot_environment(slack, model, Path(tmp)), Path(tmp)) as bot:
+            environment = slack_http_environment(slack.base_url, model.base_url, _MODEL_KEY, Path(tmp))
+            async with BotProcess(environment, Path(tmp)) as bot:
                 # /healthz answers before the adapters connect; the Slack adapter is up
                 # once it has checked its token.
                 await slack.wait_for(lambda: slack.calls_of("auth.test"), timeout=30)
@@ -81,19 +82,6 @@ async def burst(stack: _Stack, mentions: int, number: int) -> dict[str, Any]:
     fakes_cpu = time.process_time() - fakes_cpu_before
     api_calls = len(stack.slack.calls) - first_call
     return _figures(sent, answered.at, started, wall, api_calls, cpu) | {"fakes_cpu_s": fakes_cpu}
-
-
-def _bot_environment(slack: FakeSlackAPI, model: FakeOpenAIServer, workdir: Path) -> dict[str, str]:
-    return {
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.base_url,
-        "OPENAI_BASE_URL": model.base_url,
-        "OPENAI_API_KEY": _MODEL_KEY,
-        "DATABASE_URL": f"sqlite:///{workdir / 'chatwright.db'}",
-        "HTTP_HOST": "127.0.0.1",
-        "HTTP_PORT": str(free_port()),
-    }
 
 
 def _mention(number: int, i: int) -> dict[str, Any]:

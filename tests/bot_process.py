@@ -27,8 +27,9 @@ from typing import Self
 import aiohttp
 
 from bots.settings import Settings
+from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET
 
-__all__ = ["BotProcess", "free_port"]
+__all__ = ["BotProcess", "free_port", "slack_http_environment"]
 
 _ROOT = Path(__file__).resolve().parent.parent
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -39,6 +40,21 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def slack_http_environment(slack_api_url: str, model_url: str, model_key: str, workdir: Path) -> dict[str, str]:
+    """What ``chatwright run`` needs for Slack in HTTP mode on a free loopback port, with
+    the SQLite file in ``workdir``."""
+    return {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack_api_url,
+        "OPENAI_BASE_URL": model_url,
+        "OPENAI_API_KEY": model_key,
+        "DATABASE_URL": f"sqlite:///{workdir / 'chatwright.db'}",
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_PORT": str(free_port()),
+    }
 
 
 class BotProcess:

@@ -505,7 +505,8 @@ class SQLiteStore:
         unique = list(dict.fromkeys(batch))
         depth = self._recent.depth
         params = [value for index, conversation in enumerate(unique)
-                  for value in (index, *_conversation_key(conversation), _NO_UPPER_BOUND, depth)]
+                  for value in (index, *_conversation_key(conversation),
+                                _NO_UPPER_BOUND, depth)]
         sql = " UNION ALL ".join([_RECENT_TURNS_TERM] * len(unique))
         windows: list[list[Turn]] = [[] for _ in unique]
         async with self._connection("recent_turns") as db:

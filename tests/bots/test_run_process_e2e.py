@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from tests.adapters.slack.harness import mention
-from tests.bot_process import BotProcess, free_port
+from tests.bot_process import BotProcess, slack_http_environment
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlackAPI, SignedSender
 
@@ -19,18 +19,8 @@ KEY = "sk-process-test-key"
 
 async def test_run_answers_a_mention_and_stops_cleanly_on_sigterm(tmp_path):
     async with FakeSlackAPI() as slack, FakeOpenAIServer(api_key=KEY) as model:
-        env = {
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": slack.base_url,
-            "OPENAI_BASE_URL": model.base_url,
-            "OPENAI_API_KEY": KEY,
-            "OPENAI_MODEL": "fake-model",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
-            "HTTP_HOST": "127.0.0.1",
-            "HTTP_PORT": str(free_port()),
-            "TIKTOKEN_CACHE_DIR": str(tmp_path / "no-tiktoken"),
-        }
+        env = slack_http_environment(slack.base_url, model.base_url, KEY, tmp_path)
+        env.update(OPENAI_MODEL="fake-model", TIKTOKEN_CACHE_DIR=str(tmp_path / "no-tiktoken"))
         async with BotProcess(env, tmp_path) as bot:
             await slack.wait_for(lambda: slack.calls_of("auth.test"), timeout=30)
             async with SignedSender(bot.events_url) as sender:
