@@ -13,6 +13,7 @@ from aiohttp import web
 from adapters.protocol import Adapter
 from bots.app import running_engine
 from bots.event_loop import loop_name
+from bots.gc_tuning import tune_collector
 from bots.http_server import HttpServer
 from bots.settings import Settings
 from core.engine import Engine
@@ -78,7 +79,9 @@ class Bot:
 async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run until ``stop`` is set (or SIGINT/SIGTERM)."""
     async with Bot(settings):
-        log.info("running on the %s event loop", loop_name(asyncio.get_running_loop()))
+        frozen = tune_collector()
+        log.info("running on the %s event loop (%d startup objects left out of garbage collection)",
+                 loop_name(asyncio.get_running_loop()), frozen)
         await (stop or _stop_on_signals()).wait()
 
 

@@ -3,6 +3,7 @@ answering a signed Slack mention over HTTP and stopping cleanly on SIGTERM."""
 
 from __future__ import annotations
 
+import re
 import sys
 
 import pytest
@@ -36,5 +37,8 @@ async def test_run_answers_a_mention_and_stops_cleanly_on_sigterm(tmp_path):
     assert code == 0, log
     loop = "asyncio" if sys.platform == "win32" else "uvloop"
     assert f"running on the {loop} event loop" in log
+    # The collector was tuned once startup was done (bots/gc_tuning.py).
+    frozen = re.search(r"\((\d+) startup objects left out of garbage collection\)", log)
+    assert frozen and int(frozen.group(1)) > 10_000, log
     assert KEY not in log and BOT_TOKEN not in log and SIGNING_SECRET not in log
     assert "Traceback" not in log
