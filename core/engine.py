@@ -157,6 +157,7 @@ class Engine:
                         sink.parts.append(item)
                         yield item
                 metrics.MODEL_LATENCY.observe(time.perf_counter() - started)
+                sink.written = True
             finally:
                 await question
             await self._store_reply(message, sink, chat)
@@ -212,13 +213,16 @@ class ReplyStream:
     early (e.g. its platform failed) still releases the conversation at once.
     """
 
-    __slots__ = ("_engine", "message", "parts", "usage", "_iterator")
+    __slots__ = ("_engine", "message", "parts", "usage", "written", "_iterator")
 
     def __init__(self, engine: Engine, message: IncomingMessage) -> None:
         self._engine = engine
         self.message = message
         self.parts: list[str] = []
         self.usage: Usage | None = None
+        # The model has finished: ``text`` is the whole answer, though it may still be
+        # being stored (the stream ends once it is).
+        self.written = False
         self._iterator = self._run()
 
     @property

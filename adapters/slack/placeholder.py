@@ -2,8 +2,9 @@
 
 The placeholder is posted beside the model's work, not before it: the model never waits
 for a Slack round trip. An answer that is complete before the placeholder's ``delay``
-is up is posted as it is (one Web API call, and no placeholder flashing by); a slower
-one finds the placeholder there, posted or on its way, and replaces it.
+is up is posted as it is (one Web API call, and no placeholder flashing by); so is one
+that the model has finished writing by then (``unless``), which only has to be stored
+first. A slower one finds the placeholder there, posted or on its way, and replaces it.
 """
 
 from __future__ import annotations
@@ -18,19 +19,27 @@ Posted = TypeVar("Posted")
 
 
 class Placeholder(Generic[Posted]):
-    """Runs ``post()`` after ``delay`` seconds unless ``withdraw()`` comes first.
+    """Runs ``post()`` after ``delay`` seconds, unless ``withdraw()`` comes first or
+    ``unless()`` is true by then.
 
     ``post`` returns what the caller needs to edit the placeholder later (its ts, say).
     """
 
     __slots__ = ("_posting", "_task")
 
-    def __init__(self, post: Callable[[], Awaitable[Posted]], delay: float, name: str = "slack-placeholder") -> None:
+    def __init__(
+        self,
+        post: Callable[[], Awaitable[Posted]],
+        delay: float,
+        *,
+        unless: Callable[[], bool] = lambda: False,
+        name: str = "slack-placeholder",
+    ) -> None:
         self._posting = False
-        self._task = asyncio.create_task(self._post_after(post, delay), name=name)
+        self._task = asyncio.create_task(self._post_after(post, delay, unless), name=name)
 
     def posted(self) -> Posted | None:
-        """What ``post`` returned, once it has; None before, and if it failed."""
+        """What ``post`` returned, once it has; None before, if it failed, and if none was needed."""
         task = self._task
         if not task.done() or task.cancelled() or task.exception() is not None:
             return None
@@ -53,8 +62,12 @@ class Placeholder(Generic[Posted]):
             # Retrieved, so asyncio does not report it as never retrieved.
             self._task.exception()
 
-    async def _post_after(self, post: Callable[[], Awaitable[Posted]], delay: float) -> Posted:
+    async def _post_after(
+        self, post: Callable[[], Awaitable[Posted]], delay: float, unless: Callable[[], bool]
+    ) -> Posted | None:
         await asyncio.sleep(delay)
+        if unless():
+            return None
         # From here on the message may reach Slack: withdrawing waits for it instead.
         self._posting = True
         return await post()

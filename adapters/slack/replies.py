@@ -26,7 +26,7 @@ from adapters.slack.events import ReplyTarget
 from adapters.slack.mrkdwn import preview, to_mrkdwn
 from adapters.slack.native_stream import NativeStream, StreamRefused
 from adapters.slack.placeholder import Placeholder
-from core.engine import Engine
+from core.engine import Engine, ReplyStream
 from core.errors import user_message
 from core.types import IncomingMessage
 
@@ -88,9 +88,12 @@ class SlackReplier:
             if stream is not None:
                 await self._answer_streamed(message, target, stream)
                 return
-        placeholder = Placeholder(partial(self._post_placeholder, target), self._placeholder_delay)
+        reply = self._engine.reply(message)
+        # "Thinking" is for while the model writes; an answer it has finished is next.
+        placeholder = Placeholder(
+            partial(self._post_placeholder, target), self._placeholder_delay, unless=lambda: reply.written)
         try:
-            chunks = await self._write(message, placeholder)
+            chunks = await self._write(reply, placeholder)
             shown = await self._withdraw(placeholder, target)
         except BaseException:
             placeholder.discard()
@@ -147,18 +150,18 @@ class SlackReplier:
         ts = await self.post(target, THINKING)
         return _Shown(ts, ThrottledEditor(partial(self._edit, target.channel, ts), self._interval))
 
-    async def _write(self, message: IncomingMessage, placeholder: Placeholder[_Shown]) -> list[str]:
+    async def _write(self, reply: ReplyStream, placeholder: Placeholder[_Shown]) -> list[str]:
         """The answer as the messages to post; a failure becomes one friendly message."""
         try:
-            markdown = await self._stream(message, placeholder)
+            markdown = await self._stream(reply, placeholder)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a friendly message
             return [_WARNING + user_message(exc)]
         return split_message(to_mrkdwn(markdown), self._limit) or [_EMPTY_ANSWER]
 
-    async def _stream(self, message: IncomingMessage, placeholder: Placeholder[_Shown]) -> str:
+    async def _stream(self, reply: ReplyStream, placeholder: Placeholder[_Shown]) -> str:
         every = self._interval / _RENDERS_PER_INTERVAL
         rendered_at: float | None = None
-        async with self._engine.reply(message) as reply:
+        async with reply:
             async for _ in reply:
                 if rendered_at is None:
                     # The first preview waits a moment after the first words: an answer

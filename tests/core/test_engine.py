@@ -162,6 +162,42 @@ async def test_a_question_that_cannot_be_stored_gets_no_answer(memory_store):
         assert await store.recent_turns(CHANNEL, 10) == []
 
 
+async def test_an_answer_is_written_once_the_model_is_done_and_before_it_is_stored(memory_store):
+    """``written`` tells an adapter the text is whole while the reply is still being stored."""
+    storing, stored = asyncio.Event(), asyncio.Event()
+
+    class SlowToStoreReplies(type(memory_store)):
+        async def add_reply(self, *args, **kwargs):
+            storing.set()
+            await stored.wait()
+            return await super().add_reply(*args, **kwargs)
+
+    async with SlowToStoreReplies() as store:
+        engine = make_engine(store, ScriptedChatModel(["an answer"], chunk_size=3))
+        async with engine.reply(message("q")) as reply:
+            seen = []
+            iterating = asyncio.ensure_future(_collect(reply, seen))
+            await asyncio.wait_for(storing.wait(), timeout=5)
+            assert reply.written and reply.text == "an answer" and not iterating.done()
+            stored.set()
+            await iterating
+        assert seen == [False, False, False]  # while the deltas came, the model was still writing
+
+
+async def test_a_failed_answer_is_never_written(memory_store):
+    engine = make_engine(memory_store, ScriptedChatModel([ModelUnavailableError("down")]))
+    async with engine.reply(message("q")) as reply:
+        with pytest.raises(ModelUnavailableError):
+            async for _ in reply:
+                pass
+    assert not reply.written
+
+
+async def _collect(reply, written_at_each_delta: list[bool]) -> None:
+    async for _ in reply:
+        written_at_each_delta.append(reply.written)
+
+
 async def test_oversized_input_is_refused_and_nothing_is_stored(memory_store):
     engine = make_engine(memory_store, ScriptedChatModel([]), max_input_chars=10)
     with pytest.raises(MessageTooLong) as caught:

@@ -3,11 +3,12 @@ up the model."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 
 import pytest
 
-from adapters.slack.replies import THINKING
+from adapters.slack.replies import PLACEHOLDER_DELAY, THINKING
 from tests.adapters.slack.harness import mention, slack_stack
 from tests.fakes.openai_server import Answer, Fail
 
@@ -30,6 +31,23 @@ async def test_quick_failure_is_posted_as_is(tmp_path):
         [text] = await stack.answer_in("C1", "900.000002")
         assert text.startswith(":warning: ")
         assert stack.slack.thread("C1", "900.000002")[0].history == [text]
+
+
+async def test_answer_written_quickly_but_slow_to_store_is_posted_as_is(tmp_path, monkeypatch):
+    async with slack_stack(tmp_path) as stack:
+        store = stack.engine.store
+        add_reply = store.add_reply
+
+        async def slow_add_reply(*args, **kwargs):
+            await asyncio.sleep(PLACEHOLDER_DELAY + 0.3)  # a store busy with a burst
+            return await add_reply(*args, **kwargs)
+
+        monkeypatch.setattr(store, "add_reply", slow_add_reply)
+        await stack.send(mention("hi", "900.000008"))
+        assert await stack.answer_in("C1", "900.000008") == ["echo: hi"]
+        # "Thinking" is for while the model writes: this one had finished.
+        assert stack.slack.thread("C1", "900.000008")[0].history == ["echo: hi"]
+        assert stack.slack.calls_of("chat.update") == []
 
 
 async def test_slow_answer_replaces_the_placeholder_in_one_edit(tmp_path):

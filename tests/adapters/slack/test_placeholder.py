@@ -31,6 +31,30 @@ async def test_withdrawn_before_its_delay_it_is_never_posted():
     assert poster.calls == 0
 
 
+async def test_not_posted_when_the_answer_is_ready_by_its_delay():
+    poster = Poster()
+    ready = asyncio.Event()
+    placeholder = Placeholder(poster.post, delay=0.05, unless=ready.is_set)
+    ready.set()  # e.g. the model has finished and the answer is being stored
+    await asyncio.sleep(0.1)
+    assert poster.calls == 0 and placeholder.posted() is None
+    assert await placeholder.withdraw() is None
+
+
+async def test_posted_when_the_answer_is_not_ready_by_its_delay():
+    poster = Poster()
+    poster.release.set()
+    placeholder = Placeholder(poster.post, delay=0, unless=lambda: False)
+    assert await asyncio.wait_for(_posted(placeholder), timeout=5) == "ts-1"
+    assert poster.calls == 1
+
+
+async def _posted(placeholder: Placeholder[str]) -> str:
+    while (posted := placeholder.posted()) is None:
+        await asyncio.sleep(0)
+    return posted
+
+
 async def test_withdrawn_while_posting_it_waits_for_the_post():
     poster = Poster()
     placeholder = Placeholder(poster.post, delay=0)
