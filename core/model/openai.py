@@ -127,10 +127,23 @@ class OpenAIChatModel:
         body = self._body(messages, params, stream=True)
         response = await self._send("POST", "/chat/completions", body, stream=True)
         state = _StreamState(self._redact)
-        async with aclosing(self._payloads(response)) as payloads:
-            async for data in payloads:
-                for text in state.feed(data):
-                    yield text
+        async with aclosing(self._payload_batches(response)) as batches:
+            async for batch in batches:
+                # What one read brought is passed on as one delta. Under load a read
+                # brings many events, and each delta is a trip through the engine and
+                # the adapter; text that came before a bad event still goes out first.
+                texts: list[str] = []
+                try:
+                    for data in batch:
+                        texts.extend(state.feed(data))
+                        if state.done:
+                            break
+                except ChatModelError:
+                    if texts:
+                        yield "".join(texts)
+                    raise
+                if texts:
+                    yield "".join(texts)
                 if state.done:
                     break
         usage = state.finish()
@@ -254,15 +267,16 @@ class OpenAIChatModel:
 
     # -- reading -----------------------------------------------------------------------------
 
-    async def _payloads(self, response: httpx.Response) -> AsyncIterator[str]:
-        """The data of each SSE event; transport failures mid-stream become our errors."""
+    async def _payload_batches(self, response: httpx.Response) -> AsyncIterator[list[str]]:
+        """The data of the SSE events each read completes; transport failures mid-stream
+        become our errors."""
         decoder = SSEDecoder()
         try:
             async for chunk in response.aiter_bytes():
-                for data in decoder.feed(chunk):
-                    yield data
-            for data in decoder.close():
-                yield data
+                if batch := decoder.feed(chunk):
+                    yield batch
+            if batch := decoder.close():
+                yield batch
         except httpx.TimeoutException as exc:
             raise ModelUnavailableError("the chat API stopped sending in mid-answer") from exc
         except httpx.HTTPError as exc:

@@ -57,7 +57,8 @@ async def collect(model: OpenAIChatModel) -> list[str | Usage]:
 async def test_streaming_answer_arrives_with_usage_and_the_key(server):
     server.script(Answer("Hello there, world!", chunk_size=5, usage=(11, 7)))
     async with chat_model(server.base_url) as model:
-        assert await collect(model) == ["Hello", " ther", "e, wo", "rld!", Usage(11, 7)]
+        items = await collect(model)
+    assert "".join(items[:-1]) == "Hello there, world!" and items[-1] == Usage(11, 7)
     assert server.requests[0]["messages"] == [{"role": "user", "content": "ping"}]
     assert server.headers_seen[0]["authorization"] == "Bearer test-key"
 
@@ -109,7 +110,8 @@ async def test_a_stream_left_early_frees_its_connection_for_the_next_request(ser
     async with chat_model(server.base_url) as model:
         async for _ in model.stream(MESSAGES, PARAMS):
             break
-        assert await collect(model) == ["echo: pi", "ng", Usage(2, 3)]
+        items = await collect(model)
+    assert "".join(items[:-1]) == "echo: ping" and items[-1] == Usage(2, 3)
 
 
 async def test_the_environments_proxy_is_used_unless_no_proxy_lists_the_host(server, monkeypatch):
@@ -118,7 +120,7 @@ async def test_the_environments_proxy_is_used_unless_no_proxy_lists_the_host(ser
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.port}")
     async with chat_model("http://chat.invalid/v1") as model:
-        assert (await collect(model))[0] == "echo: pi"
+        assert "".join(i for i in await collect(model) if isinstance(i, str)) == "echo: ping"
     monkeypatch.setenv("NO_PROXY", "chat.invalid")
     async with chat_model("http://chat.invalid/v1", max_attempts=1) as model:
         with pytest.raises(ModelUnavailableError, match="ConnectError"):

@@ -74,7 +74,8 @@ async def test_streaming_answer_with_usage(
 ) -> None:
     server.script(Answer("Hello there, world!", chunk_size=5, usage=(11, 7)))
     items = await collect(model)
-    assert items[:-1] == ["Hello", " ther", "e, wo", "rld!"]
+    # Deltas follow the reads (events that arrive together come as one).
+    assert "".join(items[:-1]) == "Hello there, world!" and all(items[:-1])
     assert items[-1] == Usage(11, 7)
     assert server.requests[0]["stream"] is True
     assert server.requests[0]["stream_options"] == {"include_usage": True}
@@ -85,7 +86,7 @@ async def test_default_responder_echoes_with_estimated_usage(
     server: FakeOpenAIServer, model: OpenAIChatModel
 ) -> None:
     items = await collect(model)
-    assert [i for i in items if isinstance(i, str)] == ["echo: pi", "ng"]
+    assert "".join(i for i in items if isinstance(i, str)) == "echo: ping"
     # (8 + 4) // 4 + 1 prompt tokens; len("echo: ping") // 4 + 1 completion tokens.
     assert items[-1] == Usage(4, 3)
 

@@ -129,7 +129,19 @@ async def collect_until_error(model: OpenAIChatModel) -> tuple[list[str | Usage]
 
 async def test_stream_yields_deltas_then_usage_last(time: FakeTime) -> None:
     api = MockAPI(answer("Hel", "", "lo!"))
-    assert await collect(make_model(api, time)) == ["Hel", "lo!", Usage(12, 3)]
+    # The whole body comes in one read: its events make one delta.
+    assert await collect(make_model(api, time)) == ["Hello!", Usage(12, 3)]
+
+
+async def test_each_read_is_one_delta(time: FakeTime) -> None:
+    class OneEventPerRead(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            body = answer("Hel", "", "lo", "!").content
+            for event in body.split(b"\n\n")[:-1]:
+                yield event + b"\n\n"
+
+    api = MockAPI(httpx.Response(200, stream=OneEventPerRead()))
+    assert await collect(make_model(api, time)) == ["Hel", "lo", "!", Usage(12, 3)]
 
 
 async def test_stream_without_usage_yields_only_text(time: FakeTime) -> None:
