@@ -44,6 +44,7 @@ class Call:
     method: str
     params: dict[str, Any]
     at: float
+    peer: Any = None  # the caller's (host, port): one per connection
 
 
 @dataclass
@@ -132,7 +133,8 @@ class FakeSlackAPI(LoopbackServer):
     async def _dispatch(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await _params(request)
-        self.calls.append(Call(method, params, time.monotonic()))
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        self.calls.append(Call(method, params, time.monotonic(), peer))
         try:
             return self._respond(request, method, params)
         finally:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import aiohttp
 import pytest
 from prometheus_client import REGISTRY
 
+from adapters.slack.adapter import API_CONNECTIONS
 from adapters.slack.mrkdwn import to_mrkdwn
 from adapters.slack.replies import MESSAGE_LIMIT
 from tests.adapters.slack.harness import dm, mention, slack_stack
@@ -106,6 +108,16 @@ async def test_slack_429_on_update_is_waited_out(tmp_path):
         updates = stack.slack.calls_of("chat.update")
         assert len(updates) == 3
         assert updates[2].at - updates[1].at >= 0.95  # Retry-After honoured
+
+
+async def test_web_api_calls_share_a_bounded_pool_of_connections(tmp_path):
+    calls = API_CONNECTIONS + 40
+    async with slack_stack(tmp_path) as stack:
+        client = stack.adapter.client
+        await asyncio.gather(*(client.chat_postMessage(channel=f"C{i}", text="hi") for i in range(calls)))
+        peers = {call.peer for call in stack.slack.calls_of("chat.postMessage")}
+    assert len(stack.slack.calls_of("chat.postMessage")) == calls
+    assert 1 < len(peers) <= API_CONNECTIONS
 
 
 async def test_one_failing_event_does_not_stop_the_app(tmp_path):
