@@ -85,6 +85,7 @@ class OpenAIChatModel:
             httpx.AsyncClient(timeout=self._timeout, limits=_POOL_LIMITS) if client is None else client
         )
         self._closed = False
+        self._urls: dict[str, httpx.URL] = {}
 
     def __repr__(self) -> str:
         # Written out by hand so that the key can never show up in a log.
@@ -193,17 +194,21 @@ class OpenAIChatModel:
             return {"api-key": self._api_key}
         return {"Authorization": f"Bearer {self._api_key}"}
 
-    def _query(self) -> dict[str, str]:
-        return {"api-version": self._api_version} if self._api_type == "azure" else {}
+    def _url(self, path: str) -> httpx.URL:
+        # Parsed once per path: httpx parses a URL given as text on every request.
+        url = self._urls.get(path)
+        if url is None:
+            query = {"api-version": self._api_version} if self._api_type == "azure" else None
+            url = self._urls[path] = httpx.URL(self._base_url + path, params=query)
+        return url
 
     def _request(
         self, method: str, path: str, body: dict[str, Any] | None, budget: RetryBudget
     ) -> httpx.Request:
         return self._client.build_request(
             method,
-            self._base_url + path,
+            self._url(path),
             json=body,
-            params=self._query(),
             headers=self._headers(),
             timeout=_within(self._timeout, budget.remaining()),
         )
