@@ -29,7 +29,7 @@ from core.errors import (
 )
 from core.model.protocol import StreamItem
 from core.model.retry import RetryBudget, RetryPolicy, parse_retry_after
-from core.model.sse import DONE, SSEDecoder
+from core.model.sse import DONE, aiter_sse_batches
 from core.types import ChatMessage, ChatParams, Usage
 
 __all__ = ["OpenAIChatModel"]
@@ -275,13 +275,10 @@ class OpenAIChatModel:
     async def _payload_batches(self, response: httpx.Response) -> AsyncIterator[list[str]]:
         """The data of the SSE events each read completes; transport failures mid-stream
         become our errors."""
-        decoder = SSEDecoder()
         try:
-            async for chunk in response.aiter_bytes():
-                if batch := decoder.feed(chunk):
+            async with aclosing(aiter_sse_batches(response.aiter_bytes())) as batches:
+                async for batch in batches:
                     yield batch
-            if batch := decoder.close():
-                yield batch
         except httpx.TimeoutException as exc:
             raise ModelUnavailableError("the chat API stopped sending in mid-answer") from exc
         except httpx.HTTPError as exc:

@@ -12,7 +12,7 @@ import codecs
 import re
 from collections.abc import AsyncIterable, AsyncIterator
 
-__all__ = ["DONE", "SSEDecoder", "aiter_sse_data"]
+__all__ = ["DONE", "SSEDecoder", "aiter_sse_batches"]
 
 # The payload with which OpenAI-compatible servers end a chat stream.
 DONE = "[DONE]"
@@ -83,11 +83,12 @@ class SSEDecoder:
         return data
 
 
-async def aiter_sse_data(chunks: AsyncIterable[bytes]) -> AsyncIterator[str]:
-    """The data of each event in a byte stream, including what ``close`` finds at the end."""
+async def aiter_sse_batches(chunks: AsyncIterable[bytes]) -> AsyncIterator[list[str]]:
+    """The data of the events in a byte stream: one list per chunk that completes any,
+    and last what ``close`` finds at the end."""
     decoder = SSEDecoder()
     async for chunk in chunks:
-        for data in decoder.feed(chunk):
-            yield data
-    for data in decoder.close():
-        yield data
+        if batch := decoder.feed(chunk):
+            yield batch
+    if batch := decoder.close():
+        yield batch

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.model.sse import DONE, SSEDecoder, aiter_sse_data
+from core.model.sse import DONE, SSEDecoder, aiter_sse_batches
 
 
 def decode(*chunks: bytes) -> list[str]:
@@ -87,9 +87,12 @@ def test_feed_line_reports_the_event_it_ends() -> None:
     assert decoder.feed_line("") == "a"
 
 
-async def test_aiter_sse_data_reads_an_async_byte_stream() -> None:
+async def test_aiter_sse_batches_reads_an_async_byte_stream() -> None:
     async def chunks():
         for piece in (b"data: o", b"ne\n\nda", b"ta: two\n\ndata: [DONE]"):
             yield piece
 
-    assert [data async for data in aiter_sse_data(chunks())] == ["one", "two", DONE]
+    batches = [batch async for batch in aiter_sse_batches(chunks())]
+    assert [data for batch in batches for data in batch] == ["one", "two", DONE]
+    # One list per chunk that completes an event; [DONE] without its blank line at close.
+    assert batches == [["one"], ["two"], [DONE]]
