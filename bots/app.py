@@ -11,6 +11,7 @@ import httpx
 from bots.aiohttp_transport import AiohttpTransport
 from bots.settings import Settings
 from core.engine import Engine, EngineConfig
+from core.ledger import LeasePolicy
 from core.model.openai import OpenAIChatModel
 from core.model.retry import RetryPolicy
 from core.personas import load_presets
@@ -55,6 +56,10 @@ def engine_config(settings: Settings) -> EngineConfig:
         max_persona_chars=settings.max_persona_chars,
         user_messages_per_minute=settings.user_messages_per_minute,
         channel_daily_token_budget=settings.channel_daily_token_budget,
+        leases=LeasePolicy(
+            lease_seconds=settings.answer_lease_seconds,
+            resume_max_age_seconds=settings.resume_max_age_seconds,
+        ),
     )
 
 
@@ -67,6 +72,10 @@ async def running_engine(settings: Settings) -> AsyncIterator[Engine]:
     try:
         # The chat API's bytes go through aiohttp: httpx's pool is slow under many answers at once.
         async with httpx.AsyncClient(transport=AiohttpTransport()) as client, build_model(settings, client) as model:
-            yield Engine(store=store, model=model, config=engine_config(settings), presets=presets)
+            engine = Engine(store=store, model=model, config=engine_config(settings), presets=presets)
+            try:
+                yield engine
+            finally:
+                await engine.ledger.aclose()
     finally:
         await store.aclose()

@@ -24,7 +24,7 @@ def discord_config(settings: Settings, **tuning: Any) -> DiscordConfig:
         gateway_url=settings.discord_gateway_url,
         shard_count=settings.discord_shard_count,
         admin_user_ids=listed_admins(settings.admin_user_ids, "discord"),
-        **tuning,
+        **{"shutdown_grace": settings.shutdown_grace_seconds, **tuning},
     )
 
 

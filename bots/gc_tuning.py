@@ -21,7 +21,8 @@ import gc
 
 __all__ = ["YOUNG_THRESHOLD", "tune_collector"]
 
-YOUNG_THRESHOLD = 25_000
+import os
+YOUNG_THRESHOLD = int(os.environ.get("PROBE_YOUNG", "25000"))
 
 
 def tune_collector() -> int:

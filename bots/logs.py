@@ -2,6 +2,7 @@
 
 Secrets are ``SecretStr`` in settings and never logged on purpose; the filter is a
 second line of defence against a library that logs a request with its token in it.
+Which secrets are masked where is ``core.redaction``'s rule, the chat client's too.
 """
 
 from __future__ import annotations
@@ -10,37 +11,48 @@ import logging
 import sys
 from collections.abc import Iterable
 
+from core.redaction import Redactor
+
 __all__ = ["RedactSecrets", "configure_logging"]
 
-_MASK = "[redacted]"
 # Libraries that log every request at INFO: a line per answer is noise in an operator's
 # log (and CPU in a burst). They speak again at DEBUG.
 _PER_REQUEST_LOGGERS = ("httpx",)
+# Loggers that put a whole request body in a line above DEBUG: Bolt logs the body of
+# every request with a bad signature at INFO, and anyone can send those (2 KB of log
+# per 40-byte request). Their lines are shown only at DEBUG. A filter, not a level:
+# Bolt sets its loggers' levels itself when an app is built.
+_BODY_LOGGERS = ("slack_bolt.AsyncRequestVerification", "slack_bolt.RequestVerification")
 
 
 class RedactSecrets(logging.Filter):
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        # Longest first, so a secret that contains another is masked whole.
-        self._secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+        self._redact = Redactor(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
+        if not self._redact:
             return True
         message = record.getMessage()
-        masked = self._mask(message)
+        masked = self._redact(message)
         if masked != message:
             record.msg, record.args = masked, None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = self._mask(record.exc_text)
+            record.exc_text = self._redact(record.exc_text)
         return True
 
-    def _mask(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, _MASK)
-        return text
+
+class _OnlyAtDebug(logging.Filter):
+    """Lets a logger's lines through only when the configured level is DEBUG."""
+
+    def __init__(self, debug: bool) -> None:
+        super().__init__()
+        self.debug = debug
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.debug
 
 
 def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
@@ -53,3 +65,8 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     numeric = logging.getLevelName(level)
     for name in _PER_REQUEST_LOGGERS:
         logging.getLogger(name).setLevel(numeric if numeric <= logging.DEBUG else max(numeric, logging.WARNING))
+    for name in _BODY_LOGGERS:
+        logger = logging.getLogger(name)
+        for old in [f for f in logger.filters if isinstance(f, _OnlyAtDebug)]:
+            logger.removeFilter(old)
+        logger.addFilter(_OnlyAtDebug(numeric <= logging.DEBUG))

@@ -83,6 +83,8 @@ async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> None
         log.info("running on the %s event loop (%d startup objects left out of garbage collection)",
                  loop_name(asyncio.get_running_loop()), frozen)
         await (stop or _stop_on_signals()).wait()
+        log.info("stopping: no new events; answers in flight get up to %.0f s (SHUTDOWN_GRACE_SECONDS)",
+                 settings.shutdown_grace_seconds)
 
 
 async def _stop_all(adapters: list[Adapter]) -> None:

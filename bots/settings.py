@@ -53,6 +53,15 @@ class Settings(BaseSettings):
     # -- storage --------------------------------------------------------------------------
     database_url: str = "sqlite:///data/chatwright.db"
 
+    # -- answers across restarts (see README: "Every question answered once") -------------
+    # A process that stops renewing (crashed) holds its answers this long at most.
+    answer_lease_seconds: float = Field(30.0, ge=1, le=600)
+    # On SIGTERM/SIGINT, answers in flight get this long to finish; the rest resume at
+    # the next start. Below the 30 s Kubernetes and compose wait before SIGKILL.
+    shutdown_grace_seconds: float = Field(20.0, ge=0, le=3600)
+    # An unfinished answer older than this is not asked again: the user is told instead.
+    resume_max_age_seconds: float = Field(900.0, ge=0)
+
     # -- Slack ----------------------------------------------------------------------------
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None

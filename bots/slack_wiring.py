@@ -39,6 +39,7 @@ def slack_config(settings: Settings) -> SlackConfig:
         ignore_other_bots=settings.slack_ignore_other_bots,
         native_streaming=settings.slack_native_streaming,
         admin_user_ids=listed_admins(settings.admin_user_ids, "slack"),
+        shutdown_grace=settings.shutdown_grace_seconds,
     )
 
 

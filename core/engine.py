@@ -1,13 +1,17 @@
 """The engine: answers messages with memory and personas, runs commands.
 
-Adapters call three things::
+Adapters (through ``adapters/common/pipeline.py``) call::
 
-    if await engine.claim_event(platform, event_id):    # once per platform event
+    if await engine.ledger.claim(message, route):        # once per platform event
         async with engine.reply(message) as reply:       # ReplyStream
             async for delta in reply:                    # text as the model writes it
                 ...
             final_text = reply.text
     result = await engine.run_command(request)           # CommandResult
+
+An answer taken over after a restart (``engine.ledger.take``) is written with
+``engine.reply(record.message, resumed=True)``: its question is already stored and is
+not stored again; a reply that was stored but never delivered is given back as it is.
 
 Errors are ``core.errors`` types; ``core.errors.user_message(exc)`` is what to show.
 """
@@ -26,6 +30,7 @@ from core import metrics
 from core.commands import Commands
 from core.context import assemble, fit_newest, message_tokens
 from core.errors import ChatwrightError, DailyBudgetExceeded, MessageTooLong, UserRateLimited
+from core.ledger import AnswerLedger, LeasePolicy
 from core.limits import SlidingWindowLimiter
 from core.model.protocol import ChatModel
 from core.serial import KeyedLocks
@@ -63,6 +68,7 @@ class EngineConfig:
     max_persona_chars: int = 4000
     user_messages_per_minute: int = 0
     channel_daily_token_budget: int = 0
+    leases: LeasePolicy = LeasePolicy()
 
 
 def _utc_today() -> date:
@@ -89,6 +95,7 @@ class Engine:
         self._today = today
         self._locks = KeyedLocks()
         self._rate = SlidingWindowLimiter(config.user_messages_per_minute, 60.0, clock)
+        self.ledger = AnswerLedger(store, config.leases)
         self.commands = Commands(
             store, self.presets, self.persona_for, self._forget, today, config.max_persona_chars
         )
@@ -103,9 +110,14 @@ class Engine:
         """Whether the conversation has stored turns (e.g. the bot already answered there)."""
         return bool(await self.store.recent_turns(conversation, 1))
 
-    def reply(self, message: IncomingMessage) -> ReplyStream:
-        """The answer to ``message`` as a stream of text deltas (see ``ReplyStream``)."""
-        return ReplyStream(self, message)
+    def reply(self, message: IncomingMessage, *, resumed: bool = False) -> ReplyStream:
+        """The answer to ``message`` as a stream of text deltas (see ``ReplyStream``).
+
+        ``resumed``: the answer was begun before (by a process that stopped): its question
+        is looked up by ``message.event_id`` instead of being stored again, and a reply
+        already stored is the answer, without asking the model again.
+        """
+        return ReplyStream(self, message, resumed)
 
     async def run_command(self, request: CommandRequest) -> CommandResult:
         return await self.commands.run(request)
@@ -137,10 +149,8 @@ class Engine:
     async def _stream(self, message: IncomingMessage, sink: ReplyStream) -> AsyncIterator[str]:
         await self._check_limits(message)
         async with self._locks.hold(message.conversation):
-            persona, _ = await self.persona_for(message.conversation.channel_ref)
             user_tokens = self.counter.count(message.text)
-            history = await self._history(message, persona, user_tokens)
-            chat = assemble(persona.system_prompt, history, message.text)
+            persona, chat = await self._context(message, user_tokens, None)
             # The user's message is stored while the model reads it (the write is off
             # the answer's path) and is waited for before any answer text is passed on,
             # and also when the model fails: no answer is ever shown or stored without
@@ -148,29 +158,70 @@ class Engine:
             question = asyncio.ensure_future(
                 self.store.add_turn(message.conversation, _user_turn(message, user_tokens)))
             try:
-                started = time.perf_counter()
-                async for item in self.model.stream(chat, self._params(persona)):
-                    await question  # at once after the first time
-                    if isinstance(item, Usage):
-                        sink.usage = item
-                    elif item:
-                        sink.parts.append(item)
-                        yield item
-                metrics.MODEL_LATENCY.observe(time.perf_counter() - started)
-                sink.written = True
+                async for delta in self._ask(message, sink, persona, chat, question):
+                    yield delta
             finally:
                 await question
-            await self._store_reply(message, sink, chat)
 
-    async def _history(self, message: IncomingMessage, persona: Persona, user_tokens: int) -> list[Turn]:
-        """The newest turns that fit the budget, oldest first, read a page at a time."""
+    async def _resumed(self, message: IncomingMessage, sink: ReplyStream) -> AsyncIterator[str]:
+        """An answer begun before: the stored reply if there is one, else asked again
+        from the stored question (stored now only if it never was)."""
+        async with self._locks.hold(message.conversation):
+            question, reply = await self.store.answer_turns(message.conversation, message.event_id)
+            if reply is not None:
+                sink.parts.append(reply.content)
+                sink.written = True
+                yield reply.content
+                return
+            if question is None:
+                user_tokens = self.counter.count(message.text)
+                question = await self.store.add_turn(
+                    message.conversation, _user_turn(message, user_tokens))
+            # The context is what it was when the question came: the turns before it.
+            persona, chat = await self._context(message, question.tokens, question.id)
+            stored = asyncio.get_running_loop().create_future()
+            stored.set_result(question)
+            async for delta in self._ask(message, sink, persona, chat, stored):
+                yield delta
+
+    async def _context(
+        self, message: IncomingMessage, user_tokens: int, before_id: int | None
+    ) -> tuple[Persona, list[ChatMessage]]:
+        """The persona in force, and the messages for the model: the persona's prompt,
+        the history (older than ``before_id``) that fits the budget, the question."""
+        persona, _ = await self.persona_for(message.conversation.channel_ref)
+        history = await self._history(message, persona, user_tokens, before_id)
+        return persona, assemble(persona.system_prompt, history, message.text)
+
+    async def _ask(
+        self, message: IncomingMessage, sink: ReplyStream, persona: Persona,
+        chat: list[ChatMessage], question: asyncio.Future[Turn],
+    ) -> AsyncIterator[str]:
+        """The model's answer, passed on once ``question`` is stored; stored as the reply."""
+        started = time.perf_counter()
+        async for item in self.model.stream(chat, self._params(persona)):
+            await question  # at once after the first time
+            if isinstance(item, Usage):
+                sink.usage = item
+            elif item:
+                sink.parts.append(item)
+                yield item
+        metrics.MODEL_LATENCY.observe(time.perf_counter() - started)
+        sink.written = True
+        await question
+        await self._store_reply(message, sink, chat)
+
+    async def _history(
+        self, message: IncomingMessage, persona: Persona, user_tokens: int, before: int | None = None
+    ) -> list[Turn]:
+        """The newest turns (older than ``before``) that fit the budget, oldest first,
+        read a page at a time."""
         budget = (
             self.config.context_token_budget
             - message_tokens(self.counter, persona.system_prompt)
             - user_tokens
         )
         taken: list[Turn] = []
-        before: int | None = None
         while budget > 0:
             page = await self.store.recent_turns(message.conversation, _HISTORY_PAGE, before)
             fitted, budget = fit_newest(page[::-1], budget)
@@ -194,7 +245,7 @@ class Engine:
         # Local servers may send no usage; then we count ourselves.
         usage = sink.usage or Usage(_prompt_estimate(chat, self.counter), self.counter.count(text))
         sink.usage = usage
-        turn = NewTurn("assistant", text, usage.completion_tokens)
+        turn = NewTurn("assistant", text, usage.completion_tokens, event_id=message.event_id)
         await self.store.add_reply(message.conversation, turn, usage, self._today())
         metrics.REPLIES.labels(message.conversation.platform).inc()
         metrics.TOKENS.labels("prompt").inc(usage.prompt_tokens)
@@ -213,11 +264,12 @@ class ReplyStream:
     early (e.g. its platform failed) still releases the conversation at once.
     """
 
-    __slots__ = ("_engine", "message", "parts", "usage", "written", "_iterator")
+    __slots__ = ("_engine", "message", "resumed", "parts", "usage", "written", "_iterator")
 
-    def __init__(self, engine: Engine, message: IncomingMessage) -> None:
+    def __init__(self, engine: Engine, message: IncomingMessage, resumed: bool = False) -> None:
         self._engine = engine
         self.message = message
+        self.resumed = resumed
         self.parts: list[str] = []
         self.usage: Usage | None = None
         # The model has finished: ``text`` is the whole answer, though it may still be
@@ -242,8 +294,10 @@ class ReplyStream:
 
     async def _run(self) -> AsyncIterator[str]:
         platform = self.message.conversation.platform
+        engine = self._engine
+        stream = engine._resumed if self.resumed else engine._stream
         try:
-            async for delta in self._engine._stream(self.message, self):
+            async for delta in stream(self.message, self):
                 yield delta
         except ChatwrightError as exc:
             metrics.ERRORS.labels(platform, type(exc).__name__).inc()
@@ -256,7 +310,7 @@ class ReplyStream:
 
 
 def _user_turn(message: IncomingMessage, tokens: int) -> NewTurn:
-    return NewTurn("user", message.text, tokens, message.user_id, message.user_name)
+    return NewTurn("user", message.text, tokens, message.user_id, message.user_name, message.event_id)
 
 
 def _prompt_estimate(chat: list[ChatMessage], counter: TokenCounter) -> int:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from core.text import scrub
+
 __all__ = [
     "WORKSPACE_DEFAULT",
     "ChannelRef",
@@ -74,6 +76,12 @@ class IncomingMessage:
     # The platform's id of this event, for answering it exactly once ("" when none).
     event_id: str = ""
 
+    def __post_init__(self) -> None:
+        # A lone surrogate (valid JSON) would fail the store and the chat client, and the
+        # question would be lost; replaced, it is answered (core/text.py).
+        object.__setattr__(self, "text", scrub(self.text))
+        object.__setattr__(self, "user_name", scrub(self.user_name))
+
 
 @dataclass(frozen=True, slots=True)
 class CommandRequest:
@@ -86,6 +94,11 @@ class CommandRequest:
     args: str = ""
     is_dm: bool = False
     is_admin: bool = False
+
+    def __post_init__(self) -> None:
+        # As for ``IncomingMessage``: ``persona set`` stores its argument.
+        object.__setattr__(self, "args", scrub(self.args))
+        object.__setattr__(self, "user_name", scrub(self.user_name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +117,10 @@ class NewTurn:
     tokens: int
     author_id: str = ""
     author_name: str = ""
+    # The platform event this turn asks (user) or answers (assistant), "" for none: it
+    # links the turns to their answer record, so a resumed answer never stores its
+    # question twice and finds a reply that was stored but not delivered.
+    event_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,12 @@ class TaskSet:
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    async def wait(self, timeout: float) -> int:
+        """Wait up to ``timeout`` seconds for the tasks running now; how many still run."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+        return len(self._tasks)
+
     async def aclose(self) -> None:
         """Cancel what is still running and wait for it; closing twice is harmless."""
         self._closed = True

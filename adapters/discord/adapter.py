@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import AsyncExitStack
 from typing import Any
 
 import aiohttp
@@ -16,7 +15,8 @@ from adapters.discord.config import DiscordConfig
 from adapters.discord.endpoints import use_endpoints
 from adapters.discord.errors import DiscordUnavailable, startup_error
 from adapters.discord.events import PLATFORM, should_answer, to_incoming
-from adapters.discord.replies import write_answer
+from adapters.discord.replies import DiscordRenderers, route_of
+from adapters.common.pipeline import AnswerPipeline
 from adapters.common.tasks import TaskSet
 from core import metrics
 from core.engine import Engine
@@ -40,7 +40,8 @@ class DiscordAdapter:
         self._config = config
         self._client: discord.Client | None = None
         self._gateway: asyncio.Task[None] | None = None
-        self._tasks = TaskSet()
+        self._tasks = TaskSet()  # reading events; answers are the pipeline's
+        self.pipeline = AnswerPipeline(engine, PLATFORM, DiscordRenderers(lambda: self._client, config.edit_interval))
         self._ready = asyncio.Event()
         self._lost = asyncio.Event()
 
@@ -65,8 +66,13 @@ class DiscordAdapter:
             await self.stop()
             raise
         log.info("discord: connected as %s, without privileged intents", self._client.user)
+        self.pipeline.start()
 
     async def stop(self) -> None:
+        """Let the answers in flight finish within the grace period (messages arriving
+        meanwhile are recorded for the next start), then close the connection."""
+        if self._client is not None:
+            await self.pipeline.drain(self._config.shutdown_grace)
         client, self._client = self._client, None
         await self._tasks.aclose()
         if client is not None:
@@ -141,24 +147,11 @@ class DiscordAdapter:
         if incoming is None:
             _log_unanswerable(message, client.user.id)
             return
-        if not await self._engine.claim_event(PLATFORM, incoming.event_id):
-            return  # a replayed event (gateway resume): answered already
-        # If the question is deleted meanwhile, the answer is still posted (not as a reply).
-        reference = message.to_reference(fail_if_not_exists=False) if message.guild is not None else None
-        async with AsyncExitStack() as stack:
-            await _show_typing(stack, message.channel)
-            await write_answer(self._engine, incoming, message.channel, reference, self._config.edit_interval)
+        # A replayed event (gateway resume) finds its record and stops there.
+        await self.pipeline.accept(incoming, route_of(message))
 
     async def _run_command(self, interaction: discord.Interaction, name: str, args: str) -> None:
         await respond(interaction, self._engine, self._config.admin_user_ids, name, args)
-
-
-async def _show_typing(stack: AsyncExitStack, channel: discord.abc.Messageable) -> None:
-    """Typing indicator until the answer is done; without it (e.g. 403) the answer still goes."""
-    try:
-        await stack.enter_async_context(channel.typing())
-    except discord.HTTPException as exc:
-        log.info("discord: no typing indicator in %s: %s", getattr(channel, "id", "?"), exc)
 
 
 def _log_unanswerable(message: Any, bot_id: int) -> None:

@@ -29,3 +29,5 @@ class DiscordConfig:
     guild_ready_timeout: float = 2.0
     # Register the slash commands with Discord on start.
     sync_commands: bool = True
+    # On stop, answers in flight get this long to finish; the rest resume at next start.
+    shutdown_grace: float = 20.0

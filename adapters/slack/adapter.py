@@ -6,16 +6,19 @@ import logging
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.common.pipeline import AnswerPipeline
 from adapters.common.tasks import TaskSet
-from adapters.slack.app import build_app
+from adapters.slack.app import build_app, web_client
 from adapters.slack.config import SlackConfig
 from adapters.slack.errors import retry_after, slack_error
+from adapters.slack.http_guard import acknowledged, checked_request
+from adapters.slack.replies import SlackRenderers
 from core.engine import Engine
 from core.errors import ConfigurationError
 
@@ -39,12 +42,15 @@ class SlackAdapter:
 
     def __init__(self, config: SlackConfig, engine: Engine) -> None:
         self._config = config
-        self._tasks = TaskSet()
-        built = build_app(config, engine, self._tasks)
+        self._tasks = TaskSet()  # inline commands; answers are the pipeline's
+        self._client = web_client(config)
+        renderers = SlackRenderers(self._client, interval=config.edit_interval, native=config.native_streaming)
+        self.pipeline = AnswerPipeline(engine, "slack", renderers)
+        built = build_app(config, engine, self._client, self.pipeline, self._tasks)
         self.app = built.app
-        self._client = built.client
         self._authorize = built.authorize
         self._socket: AsyncSocketModeHandler | None = None
+        self._draining = False
 
     @property
     def client(self) -> AsyncWebClient:
@@ -55,12 +61,22 @@ class SlackAdapter:
         """The routes to serve on the shared HTTP server; none in Socket Mode."""
         if self._config.socket_mode:
             return []
-        return [web.post(EVENTS_PATH, self.handle_http)]
+        return [web.post(EVENTS_PATH, self._serve_events)]
+
+    async def _serve_events(self, request: web.Request) -> web.StreamResponse:
+        if self._draining:
+            # Shutting down: Slack retries the event later (or on another replica).
+            return web.Response(status=503, text="shutting down")
+        return await self.handle_http(request)
 
     async def handle_http(self, request: web.Request) -> web.Response:
-        # Bolt verifies the signature and timestamp, acks, and runs listeners after.
-        response = await self.app.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(response)
+        # Checked before Bolt sees it: Bolt parses a body before it verifies the
+        # signature, and answers junk with a 500 and a traceback (http_guard.py).
+        checked = await checked_request(request, self._config.signing_secret)
+        if isinstance(checked, web.Response):
+            return checked
+        response = await self.app.async_dispatch(checked)
+        return await to_aiohttp_response(acknowledged(checked, response))
 
     async def start(self) -> None:
         if self._client.session is None or self._client.session.closed:
@@ -77,27 +93,24 @@ class SlackAdapter:
                 # Already issued, so the SDK does not ask again (None after a 429: it does).
                 self._socket.client.wss_uri = url
                 await self._socket.connect_async()
+            self.pipeline.start()
         except BaseException:
             # A refused token ends the adapter, not the bot: leave no session open behind.
             await self.stop()
             raise
 
     async def stop(self) -> None:
+        """Stop taking events (HTTP: 503; Socket Mode: disconnect), let the answers in
+        flight finish within the grace period, leave the rest to the next start."""
+        self._draining = True
         socket, self._socket = self._socket, None
         if socket is not None:
             await socket.close_async()
+        await self.pipeline.drain(self._config.shutdown_grace)
         await self._tasks.aclose()
         session, self._client.session = self._client.session, None
         if session is not None:
             await session.close()
-
-    async def join(self) -> None:
-        """Wait until the answers in progress are done (for tests and benchmarks)."""
-        await self._tasks.join()
-
-    @property
-    def busy(self) -> int:
-        return len(self._tasks)
 
     async def _check_token(self) -> AuthorizeResult:
         try:

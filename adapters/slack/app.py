@@ -1,8 +1,9 @@
-"""The Bolt ``AsyncApp`` and its thin handlers: translate, hand to the engine, return.
+"""The Bolt ``AsyncApp`` and its thin handlers: translate, hand to the pipeline, return.
 
-Events are acknowledged by Bolt before the handler runs (``process_before_response``
-stays off); the handler only decides and spawns the answer as its own task, so the
-ack never waits for the model.
+Events are acknowledged after the handler returns (``process_before_response``), and
+the handler returns once the answer is recorded in the store (``AnswerPipeline.accept``),
+not once it is written: an acknowledged event is never lost to a crash, and the ack
+never waits for the model.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from adapters.slack.commands import SLASH_COMMANDS, SlashCommand, command_reques
 from adapters.slack.config import SlackConfig
 from adapters.slack.events import Answer, Ignore, MessageEvent, decide
 from adapters.slack.mrkdwn import escape
-from adapters.slack.replies import SlackReplier
+from adapters.slack.replies import post_text, route_of
+from adapters.common.pipeline import AnswerPipeline
 from adapters.common.tasks import TaskSet
 from core import metrics
 from core.commands import parse_command_line
@@ -30,7 +32,7 @@ from core.engine import Engine
 from core.errors import ChatwrightError, user_message
 from core.types import CommandRequest
 
-__all__ = ["BuiltApp", "build_app", "SlackHandlers"]
+__all__ = ["BuiltApp", "build_app", "SlackHandlers", "web_client"]
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +46,22 @@ class BuiltApp:
     authorize: OnceAuthorize
 
 
-def build_app(config: SlackConfig, engine: Engine, tasks: TaskSet) -> BuiltApp:
-    base_url = _with_slash(config.api_url)
-    client = AsyncWebClient(token=config.bot_token, base_url=base_url, logger=_web_api_logger())
+def web_client(config: SlackConfig) -> AsyncWebClient:
+    """The client answers are posted with."""
+    return AsyncWebClient(token=config.bot_token, base_url=_with_slash(config.api_url), logger=_web_api_logger())
+
+
+def build_app(
+    config: SlackConfig, engine: Engine, client: AsyncWebClient, pipeline: AnswerPipeline, tasks: TaskSet
+) -> BuiltApp:
     authorize = OnceAuthorize(client)
     # Bolt's own client carries no token: with ``authorize`` it sets the token on each
     # request's copy, and a token here too would only earn a "token unused" warning.
-    bolt_client = AsyncWebClient(base_url=base_url)
+    bolt_client = AsyncWebClient(base_url=_with_slash(config.api_url))
     _quiet_token_unused_warning()
-    app = AsyncApp(client=bolt_client, authorize=authorize, signing_secret=config.signing_secret, name="chatwright")
-    handlers = SlackHandlers(config, engine, client, tasks)
+    app = AsyncApp(client=bolt_client, authorize=authorize, signing_secret=config.signing_secret,
+                   name="chatwright", process_before_response=True)
+    handlers = SlackHandlers(config, engine, client, pipeline, tasks)
     app.event("app_mention")(handlers.on_event)
     app.event("message")(handlers.on_event)
     for command in SLASH_COMMANDS:
@@ -63,15 +71,16 @@ def build_app(config: SlackConfig, engine: Engine, tasks: TaskSet) -> BuiltApp:
 
 
 class SlackHandlers:
-    __slots__ = ("_config", "_engine", "_tasks", "_replier", "_admins")
+    __slots__ = ("_config", "_engine", "_client", "_pipeline", "_tasks", "_admins")
 
-    def __init__(self, config: SlackConfig, engine: Engine, client: AsyncWebClient, tasks: TaskSet) -> None:
+    def __init__(
+        self, config: SlackConfig, engine: Engine, client: AsyncWebClient, pipeline: AnswerPipeline, tasks: TaskSet
+    ) -> None:
         self._config = config
         self._engine = engine
+        self._client = client
+        self._pipeline = pipeline
         self._tasks = tasks
-        self._replier = SlackReplier(
-            client, engine, interval=config.edit_interval, native=config.native_streaming
-        )
         self._admins = AdminDirectory(client, config.admin_user_ids, config.admin_cache_seconds)
 
     async def on_event(self, body: dict[str, Any], event: MessageEvent, context: AsyncBoltContext) -> None:
@@ -81,7 +90,7 @@ class SlackHandlers:
         if isinstance(decision, Ignore):
             log.debug("ignoring %s event %s: %s", event.get("type"), body.get("event_id"), decision.reason)
             return
-        self._tasks.spawn(self._answer(decision), name=f"slack-answer:{decision.claim_key}")
+        await self._take(decision)
 
     async def on_command(self, ack: AsyncAck, command: SlashCommand) -> None:
         metrics.EVENTS_RECEIVED.labels("slack").inc()
@@ -95,20 +104,17 @@ class SlackHandlers:
     async def on_error(self, error: Exception, body: dict[str, Any]) -> None:
         log.error("unhandled error for Slack request %s", body.get("event_id") or body.get("command"), exc_info=error)
 
-    async def _answer(self, decision: Answer) -> None:
+    async def _take(self, decision: Answer) -> None:
+        """Record the question durably (before the ack) and start answering it. A
+        retried or twin event stops at the record, also after a restart."""
         conversation = decision.message.conversation
         if decision.needs_history and not await self._engine.has_history(conversation):
             return
-        # Claimed before anything is posted: a retried or twin event stops here, also
-        # after a restart, because the claim is in the store.
-        if not await self._engine.claim_event("slack", decision.claim_key):
-            log.info("already answered %s", decision.claim_key)
-            return
         command = parse_command_line(decision.message.text)
         if command is None:
-            await self._replier.answer(decision.message, decision.target)
-        else:
-            await self._inline_command(decision, *command)
+            await self._pipeline.accept(decision.message, route_of(decision.target))
+        elif await self._engine.claim_event("slack", decision.claim_key):
+            self._tasks.spawn(self._inline_command(decision, *command), name=f"slack-command:{decision.claim_key}")
 
     async def _inline_command(self, decision: Answer, name: str, args: str) -> None:
         """``@bot /forget`` inside a thread: slash commands carry no thread, this does."""
@@ -127,7 +133,7 @@ class SlackHandlers:
         except Exception as exc:  # noqa: BLE001
             _log_failure(exc, f"inline command /{name}")
             text = user_message(exc)
-        await self._replier.post(decision.target, escape(text))
+        await post_text(self._client, decision.target, escape(text))
 
 
 def _log_failure(exc: Exception, what: str) -> None:

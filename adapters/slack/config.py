@@ -28,6 +28,8 @@ class SlackConfig:
     edit_interval: float = 1.0
     # Admin status changes rarely; a minute keeps users.info calls low and revocations prompt.
     admin_cache_seconds: float = 60.0
+    # On stop, answers in flight get this long to finish; the rest resume at next start.
+    shutdown_grace: float = 20.0
 
     @property
     def socket_mode(self) -> bool:

@@ -9,6 +9,8 @@ The rules:
 - The bot's own messages, other bots (configurable), edits, deletions and other subtypes
   are ignored. A channel ``message`` that mentions the bot is left to its ``app_mention``
   twin; the claim on ``channel:ts`` is the safety net that answers the pair once.
+- An event with a field ``decide`` reads missing or of the wrong type is ignored too
+  (``adapters/slack/fields.py``): it is signed, but nothing sensible can be answered.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from typing import NotRequired, TypedDict
 
 from adapters.slack.config import SlackConfig
+from adapters.slack.fields import is_id, is_optional_id, is_optional_text
 from core.types import ConversationRef, IncomingMessage
 
 __all__ = [
@@ -33,6 +36,10 @@ __all__ = [
 # Subtypes that are still a person writing something new; everything else (edits,
 # deletions, joins, bot_message, …) is not a question for the bot.
 _ANSWERABLE_SUBTYPES = frozenset({"file_share", "thread_broadcast"})
+# The fields of ``MessageEvent`` that ``decide`` reads, by what each must be.
+_REQUIRED_IDS = ("channel", "ts")
+_OPTIONAL_IDS = ("user", "bot_id", "thread_ts")
+_OPTIONAL_TEXTS = ("text", "subtype", "channel_type")
 
 
 class MessageEvent(TypedDict):
@@ -79,10 +86,10 @@ Decision = Answer | Ignore
 
 def decide(event: MessageEvent, *, team_id: str, bot_user_id: str, config: SlackConfig) -> Decision:
     """What to do with one ``app_mention`` or ``message`` event."""
-    skip = _skip_reason(event, bot_user_id, config)
+    skip = _malformed(event, team_id) or _skip_reason(event, bot_user_id, config)
     if skip:
         return Ignore(skip)
-    text = strip_mention(event.get("text", ""), bot_user_id)
+    text = strip_mention(event.get("text") or "", bot_user_id)
     if not text:
         return Ignore("no text")
     if event.get("channel_type") == "im":
@@ -97,6 +104,26 @@ def strip_mention(text: str, bot_user_id: str) -> str:
     if not bot_user_id:
         return text.strip()
     return re.sub(rf"<@{re.escape(bot_user_id)}(\|[^>]*)?>", "", text).strip()
+
+
+def _malformed(event: MessageEvent, team_id: str) -> str:
+    """What is wrong with the fields ``decide`` reads ("" when nothing is)."""
+    if not isinstance(event, dict):
+        return "event is not an object"
+    if not isinstance(event.get("type"), str):
+        return "event without a type"
+    for name in _REQUIRED_IDS:
+        if not is_id(event.get(name)):
+            return f"event without a valid {name}"
+    for name in _OPTIONAL_IDS:
+        if not is_optional_id(event.get(name)):
+            return f"event whose {name} is not an id"
+    for name in _OPTIONAL_TEXTS:
+        if not is_optional_text(event.get(name)):
+            return f"event whose {name} is not text"
+    if not is_optional_id(team_id):
+        return "event whose team is not an id"
+    return ""
 
 
 def _skip_reason(event: MessageEvent, bot_user_id: str, config: SlackConfig) -> str:
@@ -130,7 +157,7 @@ def _mention(event: MessageEvent, team_id: str, text: str, in_thread: bool) -> A
 def _channel_message(
     event: MessageEvent, team_id: str, text: str, bot_user_id: str, in_thread: bool
 ) -> Decision:
-    if f"<@{bot_user_id}" in event.get("text", ""):
+    if f"<@{bot_user_id}" in (event.get("text") or ""):
         return Ignore("mention: answered as app_mention")
     thread = event.get("thread_ts")
     if not thread or not in_thread:
@@ -144,7 +171,7 @@ def _channel_message(
 def _incoming(
     event: MessageEvent, conversation: ConversationRef, text: str, *, is_dm: bool = False
 ) -> IncomingMessage:
-    user = event.get("user") or event.get("bot_id", "")
+    user = event.get("user") or event.get("bot_id") or ""
     return IncomingMessage(
         conversation=conversation,
         user_id=user,

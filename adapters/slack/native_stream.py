@@ -43,14 +43,16 @@ class StreamRefused(Exception):
 
 
 class NativeStream:
-    """One streamed message: ``update`` while the model writes, then ``finish`` or ``fail``."""
+    """One streamed message: ``update`` while the model writes, then ``stop_with`` its
+    head (``split``); the rest of a long answer is posted apart by the caller."""
 
-    __slots__ = ("_channel", "_client", "_editor", "_sent", "_ts")
+    __slots__ = ("_channel", "_client", "_editor", "_sent", "ts", "stopped")
 
     def __init__(self, client: AsyncWebClient, channel: str, ts: str, interval: float) -> None:
         self._client = client
         self._channel = channel
-        self._ts = ts
+        self.ts = ts
+        self.stopped = False
         self._sent = 0  # characters of the answer already appended
         self._editor = ThrottledEditor(self._append_new, interval)
 
@@ -74,33 +76,35 @@ class NativeStream:
         """The answer so far; its complete lines reach Slack at most once per interval."""
         await self._editor.update(_live_part(markdown))
 
-    async def finish(self, markdown: str) -> str:
-        """Stream the rest of the answer and stop; returns what did not fit, to post apart."""
-        if len(markdown) <= STREAM_LIMIT:
-            await self._stop(markdown[self._sent:])
-            return ""
-        # Too long for one message: stream its head (whole lines), cut there.
-        await self._editor.finish(_live_part(markdown))
-        closing, reopening = _fence_break(markdown[: self._sent])
-        await self._stop(closing)
-        return reopening + markdown[self._sent:].lstrip("\n")
+    def split(self, markdown: str) -> tuple[str, str]:
+        """The head this stream ends with, and the rest to post apart ("" if none).
 
-    async def fail(self, notice: str) -> None:
-        """Stop with ``notice`` (the friendly error) after whatever was streamed."""
-        await self._stop(f"\n\n{notice}" if self._sent else notice)
+        A head longer than one message is cut after the complete lines streamed live
+        (``_live_part``), with a code fence left open there closed, and re-opened at the
+        start of the rest.
+        """
+        if len(markdown) <= STREAM_LIMIT:
+            return markdown, ""
+        head = _live_part(markdown)
+        closing, reopening = _fence_break(head)
+        return head + closing, reopening + markdown[len(head):].lstrip("\n")
+
+    async def stop_with(self, head: str) -> None:
+        """Stream what of ``head`` was not streamed yet, and stop."""
+        # What was streamed live is a prefix of ``head``: the model's text only grows.
+        rest = head[self._sent:]
+        arguments: dict[str, Any] = {"markdown_text": rest} if rest else {}
+        stop = partial(self._client.chat_stopStream, channel=self._channel, ts=self.ts, **arguments)
+        await waiting_out_429(stop, _STOP_ATTEMPTS)
+        self.stopped = True
 
     async def _append_new(self, text: str) -> None:
         new = text[self._sent:]
         if not new:
             return
         with edits_rate_limited():
-            await self._client.chat_appendStream(channel=self._channel, ts=self._ts, markdown_text=new)
+            await self._client.chat_appendStream(channel=self._channel, ts=self.ts, markdown_text=new)
         self._sent = len(text)
-
-    async def _stop(self, text: str) -> None:
-        arguments: dict[str, Any] = {"markdown_text": text} if text else {}
-        stop = partial(self._client.chat_stopStream, channel=self._channel, ts=self._ts, **arguments)
-        await waiting_out_429(stop, _STOP_ATTEMPTS)
 
 
 def _live_part(markdown: str) -> str:

@@ -30,6 +30,7 @@ from core.errors import (
 from core.model.protocol import StreamItem
 from core.model.retry import RetryBudget, RetryPolicy, parse_retry_after
 from core.model.sse import DONE, aiter_sse_batches
+from core.redaction import Redactor
 from core.types import ChatMessage, ChatParams, Usage
 
 __all__ = ["OpenAIChatModel"]
@@ -49,8 +50,11 @@ _RETRYABLE_TRANSPORT = (httpx.TimeoutException, httpx.NetworkError, httpx.Remote
 # Servers disagree on the code, so the message is read too.
 _CONTEXT_CODES = frozenset({"context_length_exceeded", "string_above_max_length"})
 _CONTEXT_WORDS = re.compile(r"context[ _-]?(length|window)|maximum context", re.IGNORECASE)
-# Enough of a server's message to diagnose, not enough to flood a log line.
+# Enough of a server's message to diagnose, not enough to flood a log line. Cut only
+# after redaction: cut first, a key straddling the cut would keep its first half.
 _MAX_MESSAGE = 300
+# A body that is not JSON: enough of it to tell what came back instead.
+_MAX_SNIPPET = 80
 
 _Redact = Callable[[str], str]
 
@@ -75,6 +79,8 @@ class OpenAIChatModel:
         self._base_url = _checked_base_url(base_url)
         # An empty key means "none": local servers are often configured with KEY="".
         self._api_key = api_key or None
+        # Some servers and proxies echo the key they refused; it must not reach a log.
+        self._redact: _Redact = Redactor([api_key] if api_key else [])
         self._model_default = model_default
         self._api_type = api_type
         self._api_version = api_version
@@ -267,7 +273,7 @@ class OpenAIChatModel:
         content = await _read_quietly(response)
         message, code = _error_fields(content)
         retry_after = _retry_after(response.headers)
-        error = _status_error(response.status_code, self._redact(message), code, retry_after)
+        error = _status_error(response.status_code, _shorten(self._redact(message)), code, retry_after)
         return error, retry_after
 
     # -- reading -----------------------------------------------------------------------------
@@ -286,12 +292,6 @@ class OpenAIChatModel:
             raise MalformedResponseError(f"the chat stream was cut off ({detail})") from exc
         finally:
             await response.aclose()
-
-    def _redact(self, text: str) -> str:
-        # Some servers and proxies echo the key they refused; it must not reach a log.
-        if self._api_key and self._api_key in text:
-            return text.replace(self._api_key, "[redacted]")
-        return text
 
 
 class _StreamState:
@@ -394,24 +394,29 @@ def _retry_after(headers: httpx.Headers) -> float | None:
 
 
 def _error_fields(content: bytes) -> tuple[str, str]:
-    """The message and code of an error body: OpenAI-shaped JSON, other JSON, or text."""
+    """The message and code of an error body: OpenAI-shaped JSON, other JSON, or text.
+    The message is whole: redact it, then ``_shorten`` it."""
     text = content.decode("utf-8", errors="replace").strip()
     try:
         payload = json.loads(text)
     except ValueError:
-        return text[:_MAX_MESSAGE], ""
+        return text, ""
     return _error_fields_of(payload, text)
 
 
 def _error_fields_of(payload: object, text: str) -> tuple[str, str]:
     error = payload.get("error", payload) if isinstance(payload, dict) else payload
     if isinstance(error, str):
-        return error[:_MAX_MESSAGE], ""
+        return error, ""
     if not isinstance(error, dict):
-        return text[:_MAX_MESSAGE], ""
+        return text, ""
     message = error.get("message") or error.get("detail") or text
     code = error.get("code") or error.get("type") or ""
-    return str(message)[:_MAX_MESSAGE], str(code)
+    return str(message), str(code)
+
+
+def _shorten(message: str) -> str:
+    return message[:_MAX_MESSAGE]
 
 
 def _is_context_error(code: str, message: str) -> bool:
@@ -435,8 +440,8 @@ def _status_error(
 
 def _stream_error(chunk: dict[str, Any], redact: _Redact) -> ChatModelError:
     # Some servers (vLLM, proxies) report a failure as an error object inside the stream.
-    message, code = _error_fields_of(chunk, json.dumps(chunk)[:_MAX_MESSAGE])
-    message = redact(message)
+    message, code = _error_fields_of(chunk, json.dumps(chunk))
+    message = _shorten(redact(message))
     if _is_context_error(code, message):
         return ContextTooLongError(f"the context is too long for the model ({message})")
     return ChatModelError(f"the chat API failed in mid-answer ({message})")
@@ -446,7 +451,7 @@ def _json_object(text: str, what: str, redact: _Redact) -> dict[str, Any]:
     try:
         payload = json.loads(text)
     except ValueError as exc:
-        snippet = redact(text[:80])
+        snippet = redact(text)[:_MAX_SNIPPET]
         raise MalformedResponseError(f"{what} is not valid JSON: {snippet!r}") from exc
     if not isinstance(payload, dict):
         raise MalformedResponseError(f"{what} is not a JSON object")

@@ -8,14 +8,17 @@ Nothing is durable; each method runs without awaiting, so each is atomic by itse
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import Self
 
+from core.answers import AnswerKey, AnswerRecord, AnswerState, Delivery, Route
 from core.errors import StoreError
 from core.types import (
     ChannelRef,
     ConversationRef,
+    IncomingMessage,
     NewTurn,
     Persona,
     PersonaChange,
@@ -33,6 +36,15 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True, slots=True)
+class _StoredAnswer:
+    """A record and what the store keeps beside it, as ``SQLiteStore``'s columns do."""
+
+    record: AnswerRecord
+    lease_until: datetime
+    updated_at: datetime
+
+
 class InMemoryStore:
     def __init__(self, *, clock: Clock = _utc_now) -> None:
         self._clock = clock
@@ -43,6 +55,10 @@ class InMemoryStore:
         self._audit: list[PersonaChange] = []
         self._events: dict[tuple[str, str], datetime] = {}
         self._usage: dict[tuple[ChannelRef, date], Usage] = {}
+        self._answers: dict[AnswerKey, _StoredAnswer] = {}
+        # Turns linked to an event, by conversation (``forget`` drops them with the rest):
+        # the newest per (event id, role).
+        self._event_turns: dict[ConversationRef, dict[tuple[str, str], Turn]] = {}
 
     # -- lifecycle ---------------------------------------------------------------------
     async def open(self) -> None:
@@ -72,6 +88,8 @@ class InMemoryStore:
         stored = Turn(self._last_turn_id, turn.role, turn.content, turn.tokens,
                       turn.author_id, turn.author_name, self._now())
         self._turns.setdefault(conversation, []).append(stored)
+        if turn.event_id:
+            self._event_turns.setdefault(conversation, {})[(turn.event_id, turn.role)] = stored
         return stored
 
     async def add_reply(
@@ -97,6 +115,7 @@ class InMemoryStore:
 
     async def forget(self, conversation: ConversationRef) -> int:
         self._check_open()
+        self._event_turns.pop(conversation, None)
         return len(self._turns.pop(conversation, []))
 
     # -- personas ----------------------------------------------------------------------
@@ -140,7 +159,79 @@ class InMemoryStore:
         stale = [key for key, claimed_at in self._events.items() if claimed_at < cutoff]
         for key in stale:
             del self._events[key]
-        return len(stale)
+        # Answers still answering are never pruned, however old: one is in flight.
+        finished = [key for key, stored in self._answers.items()
+                    if stored.record.state != "answering" and stored.updated_at < cutoff]
+        for key in finished:
+            del self._answers[key]
+        return len(stale) + len(finished)
+
+    # -- answers -----------------------------------------------------------------------
+    async def claim_answer(
+        self, message: IncomingMessage, route: Route, owner: str, lease_seconds: float
+    ) -> bool:
+        self._check_open()
+        key = (message.conversation.platform, message.event_id)
+        if key in self._answers:
+            return False
+        now = self._now()
+        record = AnswerRecord(message, dict(route), "answering", owner, 1, Delivery(), now)
+        self._answers[key] = _StoredAnswer(record, _after(now, lease_seconds), now)
+        return True
+
+    async def take_answer(
+        self, key: AnswerKey, owner: str, lease_seconds: float
+    ) -> AnswerRecord | None:
+        self._check_open()
+        stored = self._answers.get(key)
+        if stored is None or not self._expired(stored):
+            return None
+        return self._take(key, owner, lease_seconds)
+
+    async def take_expired_answers(
+        self, platform: str, owner: str, lease_seconds: float, limit: int
+    ) -> list[AnswerRecord]:
+        self._check_open()
+        # Dicts keep insertion order, so answers claimed at the same moment stay in
+        # claim order (the stable sort keeps it).
+        expired = sorted((key for key, stored in self._answers.items()
+                          if key[0] == platform and self._expired(stored)),
+                         key=lambda key: self._answers[key].record.created_at)
+        return [self._take(key, owner, lease_seconds) for key in expired[:max(limit, 0)]]
+
+    async def renew_answers(self, keys: list[AnswerKey], owner: str, lease_seconds: float) -> int:
+        self._check_open()
+        return self._set_leases(keys, owner, _after(self._now(), lease_seconds))
+
+    async def release_answers(self, keys: list[AnswerKey], owner: str) -> int:
+        self._check_open()
+        # A lease ending now is over (``lease_until <= now``); the owner stays, as in SQLite.
+        return self._set_leases(keys, owner, self._now())
+
+    async def save_delivery(self, key: AnswerKey, owner: str, delivery: Delivery) -> bool:
+        self._check_open()
+        return self._update_held(key, owner, "answering", delivery)
+
+    async def finish_answer(
+        self, key: AnswerKey, owner: str, state: AnswerState, delivery: Delivery
+    ) -> bool:
+        if state not in ("delivered", "failed"):
+            raise ValueError(f"an answer finishes delivered or failed, not {state!r}")
+        self._check_open()
+        return self._update_held(key, owner, state, delivery)
+
+    async def get_answer(self, key: AnswerKey) -> AnswerRecord | None:
+        self._check_open()
+        stored = self._answers.get(key)
+        return None if stored is None else stored.record
+
+    async def answer_turns(
+        self, conversation: ConversationRef, event_id: str
+    ) -> tuple[Turn | None, Turn | None]:
+        self._check_open()
+        linked = self._event_turns.get(conversation, {})
+        # "" links nothing (``add_turn`` never files a turn under it).
+        return (linked.get((event_id, "user")), linked.get((event_id, "assistant")))
 
     # -- usage -------------------------------------------------------------------------
     async def usage(self, channel: ChannelRef, day: date) -> UsageTotals:
@@ -157,3 +248,37 @@ class InMemoryStore:
 
     def _now(self) -> datetime:
         return self._clock().astimezone(UTC)
+
+    def _expired(self, stored: _StoredAnswer) -> bool:
+        return stored.record.state == "answering" and stored.lease_until <= self._now()
+
+    def _holds(self, stored: _StoredAnswer | None, owner: str) -> bool:
+        return (stored is not None and stored.record.state == "answering"
+                and stored.record.owner == owner)
+
+    def _take(self, key: AnswerKey, owner: str, lease_seconds: float) -> AnswerRecord:
+        stored, now = self._answers[key], self._now()
+        record = replace(stored.record, owner=owner, attempts=stored.record.attempts + 1)
+        self._answers[key] = _StoredAnswer(record, _after(now, lease_seconds), now)
+        return record
+
+    def _set_leases(self, keys: list[AnswerKey], owner: str, until: datetime) -> int:
+        held = [key for key in dict.fromkeys(keys) if self._holds(self._answers.get(key), owner)]
+        for key in held:
+            self._answers[key] = replace(self._answers[key], lease_until=until,
+                                         updated_at=self._now())
+        return len(held)
+
+    def _update_held(
+        self, key: AnswerKey, owner: str, state: AnswerState, delivery: Delivery
+    ) -> bool:
+        stored = self._answers.get(key)
+        if stored is None or not self._holds(stored, owner):
+            return False
+        record = replace(stored.record, state=state, delivery=delivery)
+        self._answers[key] = replace(stored, record=record, updated_at=self._now())
+        return True
+
+
+def _after(moment: datetime, seconds: float) -> datetime:
+    return moment + timedelta(seconds=seconds)

@@ -119,7 +119,54 @@ _USAGE_ON_REPLY_TURNS = (
     """,
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_INITIAL_SCHEMA, _USAGE_ON_REPLY_TURNS)
+# Each answer's durable record (see core/answers.py), and the link from a turn to the
+# event it asks or answers, so that a resumed answer finds what was already stored.
+_ANSWER_RECORDS = (
+    "ALTER TABLE turns ADD COLUMN event_id TEXT",
+    # Partial: most turns have no event (NULL) and cost this index nothing.
+    """
+    CREATE INDEX turns_by_event ON turns (conversation_id, event_id)
+    WHERE event_id IS NOT NULL
+    """,
+    # The message is kept whole (not only its key): a restarted bot answers it from here.
+    """
+    CREATE TABLE answers (
+        platform TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        thread TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        user_name TEXT NOT NULL,
+        text TEXT NOT NULL,
+        is_dm INTEGER NOT NULL,
+        is_admin INTEGER NOT NULL,
+        route TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('answering', 'delivered', 'failed')),
+        owner TEXT NOT NULL,
+        lease_until TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        delivery TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (platform, event_id)
+    )
+    """,
+    # Finding expired leases reads only the few answers in flight, never the finished
+    # ones, however many are kept; pruning reads only finished ones. A query uses a
+    # partial index only when it repeats the index's WHERE term as written here.
+    """
+    CREATE INDEX answers_expiring ON answers (platform, lease_until)
+    WHERE state = 'answering'
+    """,
+    """
+    CREATE INDEX answers_finished ON answers (updated_at)
+    WHERE state != 'answering'
+    """,
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    _INITIAL_SCHEMA, _USAGE_ON_REPLY_TURNS, _ANSWER_RECORDS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

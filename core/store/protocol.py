@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Protocol
 
+from core.answers import AnswerKey, AnswerRecord, AnswerState, Delivery, Route
 from core.types import (
     ChannelRef,
     ConversationRef,
+    IncomingMessage,
     NewTurn,
     Persona,
     PersonaChange,
@@ -80,7 +82,66 @@ class Store(Protocol):
         ...
 
     async def prune_events(self, older_than_seconds: float) -> int:
-        """Forget event ids claimed longer ago than that; returns how many."""
+        """Forget event ids claimed, and answers finished (delivered or failed), longer
+        ago than that; returns how many."""
+        ...
+
+    # -- answers (see core/answers.py) -------------------------------------------------
+    async def claim_answer(
+        self, message: IncomingMessage, route: Route, owner: str, lease_seconds: float
+    ) -> bool:
+        """Record a new answer to ``message`` (keyed by its platform and ``event_id``) as
+        answering, held by ``owner`` for ``lease_seconds``, attempts 1. True the first
+        time; False if that event already has a record, whatever its state (atomic)."""
+        ...
+
+    async def take_answer(
+        self, key: AnswerKey, owner: str, lease_seconds: float
+    ) -> AnswerRecord | None:
+        """Take over one answer that is still answering and whose lease has run out:
+        ``owner`` holds it for ``lease_seconds`` and its attempts grow by one. None if
+        there is no such record, it is finished, or its lease still runs (atomic: of two
+        callers at once, one gets it)."""
+        ...
+
+    async def take_expired_answers(
+        self, platform: str, owner: str, lease_seconds: float, limit: int
+    ) -> list[AnswerRecord]:
+        """``take_answer`` for up to ``limit`` answers of ``platform`` whose lease has run
+        out, oldest first."""
+        ...
+
+    async def renew_answers(self, keys: list[AnswerKey], owner: str, lease_seconds: float) -> int:
+        """Extend to now + ``lease_seconds`` the leases that ``owner`` still holds among
+        ``keys`` (answering ones only); returns how many."""
+        ...
+
+    async def release_answers(self, keys: list[AnswerKey], owner: str) -> int:
+        """End ``owner``'s leases on ``keys`` now, leaving them answering: whoever looks
+        next (the next start) takes them at once. Returns how many were released."""
+        ...
+
+    async def save_delivery(self, key: AnswerKey, owner: str, delivery: Delivery) -> bool:
+        """Record how far delivery got; False (nothing written) if ``owner`` no longer
+        holds the answer or it is finished."""
+        ...
+
+    async def finish_answer(
+        self, key: AnswerKey, owner: str, state: AnswerState, delivery: Delivery
+    ) -> bool:
+        """Mark the answer delivered or failed, with its final delivery; False (nothing
+        written) if ``owner`` no longer holds it or it is finished already."""
+        ...
+
+    async def get_answer(self, key: AnswerKey) -> AnswerRecord | None:
+        """The record as stored, whatever its state (for tests and operators)."""
+        ...
+
+    async def answer_turns(
+        self, conversation: ConversationRef, event_id: str
+    ) -> tuple[Turn | None, Turn | None]:
+        """The stored question (user turn) and reply (assistant turn) of that event,
+        each None if not stored (turns are linked to it by ``NewTurn.event_id``)."""
         ...
 
     # -- usage -------------------------------------------------------------------------

@@ -15,11 +15,12 @@ one core), and round-trips, not SQL, are most of what an operation costs. So:
   reply's usage is counted by a trigger in that same INSERT;
 - turns stored while another write is in flight share the next multi-row INSERT
   (``core/store/batcher.py``), so a busy bot spends one trip for many messages;
-  so do new conversations' rows and event claims (a burst of new Slack threads).
+  so do new conversations' rows, event and answer claims (a burst of new Slack threads)
+  and finished answers.
 
 The caches assume this store is the only writer of its conversations and personas:
 the SQLite default is for one bot process (scale out on a server database). Event
-claims are never cached: they hold across processes and restarts.
+claims and answer records are never cached: they hold across processes and restarts.
 
 Timestamps are stored as fixed-width ISO-8601 UTC text, which sorts as time does.
 """
@@ -30,7 +31,7 @@ import asyncio
 import json
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime, timedelta
@@ -38,10 +39,19 @@ from functools import cache
 from itertools import islice
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import aiosqlite
 
+from core.answers import (
+    AnswerKey,
+    AnswerRecord,
+    AnswerState,
+    Delivery,
+    Route,
+    route_from_json,
+    route_to_json,
+)
 from core.errors import StoreError
 from core.store import migrations
 from core.store.batcher import Batcher
@@ -50,6 +60,7 @@ from core.store.checkpoints import Checkpointer
 from core.types import (
     ChannelRef,
     ConversationRef,
+    IncomingMessage,
     NewTurn,
     Persona,
     PersonaChange,
@@ -61,6 +72,8 @@ from core.types import (
 __all__ = ["SQLiteStore"]
 
 Clock = Callable[[], datetime]
+_Item = TypeVar("_Item")
+_Key = TypeVar("_Key", bound=Hashable)
 
 # ``id < ?`` with this when there is no ``before_id``: one statement, always a range scan.
 _NO_UPPER_BOUND = 2**63 - 1
@@ -75,7 +88,8 @@ _CACHE_SIZE = 100_000
 # than a 6,000-token context holds), ``_RECENT_CAPACITY`` in all (tens of MB at most).
 _RECENT_DEPTH = 256
 _RECENT_CAPACITY = 100_000
-# Rows per multi-row INSERT: far below SQLite's 32,766 bound parameters (10 a row).
+# Rows per multi-row statement: far below SQLite's 32,766 bound parameters (a turn has
+# 11, an answer record 18).
 _MAX_INSERT_ROWS = 200
 # Conversations per grouped history read: SQLite allows 500 terms in a compound SELECT.
 _MAX_GROUPED_READS = 200
@@ -94,9 +108,9 @@ _UPSERT_CONVERSATIONS = """
 """
 _TURN_COLUMNS = """
     (conversation_id, role, content, tokens, author_id, author_name, created_at,
-     usage_day, prompt_tokens, completion_tokens)
+     usage_day, prompt_tokens, completion_tokens, event_id)
 """
-_SEED_TURN = f"INSERT INTO turns {_TURN_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_SEED_TURN = f"INSERT INTO turns {_TURN_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _RECENT_TURNS = """
     SELECT id, role, content, tokens, author_id, author_name, created_at
     FROM turns
@@ -163,6 +177,81 @@ _CLAIM_EVENTS = """
     RETURNING platform, event_id
 """
 _PRUNE_EVENTS = "DELETE FROM processed_events WHERE claimed_at < ?"
+# A turn's link to its answer; newest last, so the newest of each role wins.
+_ANSWER_TURNS = """
+    SELECT id, role, content, tokens, author_id, author_name, created_at
+    FROM turns
+    WHERE conversation_id = (
+            SELECT id FROM conversations
+            WHERE platform = ? AND workspace = ? AND channel = ? AND thread = ?)
+        AND event_id = ?
+    ORDER BY id
+"""
+
+# -- answer records (see core/answers.py) ------------------------------------------------
+# Every write below is one statement whose WHERE states the whole precondition (the
+# owner holds it, it is answering, its lease ran out): atomic in the database itself,
+# so it holds across processes, as event claims do.
+_ANSWER_COLUMNS = """
+    (platform, event_id, workspace, channel, thread, user_id, user_name, text, is_dm,
+     is_admin, route, state, owner, lease_until, attempts, delivery, created_at, updated_at)
+"""
+_ANSWER_VALUES = 18
+# What an ``AnswerRecord`` is decoded from (``_answer_from_row``), in this order.
+_RECORD_COLUMNS = """
+    platform, event_id, workspace, channel, thread, user_id, user_name, text, is_dm,
+    is_admin, route, state, owner, attempts, delivery, created_at
+"""
+# RETURNING gives only the rows inserted: the answers claimed now, not the repeats.
+_CLAIM_ANSWERS = f"""
+    INSERT INTO answers {_ANSWER_COLUMNS} VALUES {{values}}
+    ON CONFLICT (platform, event_id) DO NOTHING
+    RETURNING platform, event_id
+"""
+_GET_ANSWER = f"SELECT {_RECORD_COLUMNS} FROM answers WHERE platform = ? AND event_id = ?"
+_TAKE_ANSWER = f"""
+    UPDATE answers SET owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
+    WHERE platform = ? AND event_id = ? AND state = 'answering' AND lease_until <= ?
+    RETURNING {_RECORD_COLUMNS}
+"""
+# The inner SELECT is a range of the partial index ``answers_expiring`` (it repeats the
+# index's ``state = 'answering'``): finished answers are never read. rowid orders answers
+# claimed in the same microsecond as they were claimed.
+_TAKE_EXPIRED_ANSWERS = f"""
+    UPDATE answers SET owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
+    WHERE (platform, event_id) IN (
+        SELECT platform, event_id FROM answers
+        WHERE platform = ? AND state = 'answering' AND lease_until <= ?
+        ORDER BY created_at, rowid
+        LIMIT ?)
+    RETURNING rowid, {_RECORD_COLUMNS}
+"""
+# Keys travel as one JSON array of [platform, event_id] pairs: one statement, and one
+# trip, for any number of them.
+_SET_LEASES = """
+    UPDATE answers SET lease_until = ?, updated_at = ?
+    WHERE owner = ? AND state = 'answering'
+        AND (platform, event_id) IN (
+            SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')
+            FROM json_each(?))
+"""
+_SAVE_DELIVERY = """
+    UPDATE answers SET delivery = ?, updated_at = ?
+    WHERE platform = ? AND event_id = ? AND owner = ? AND state = 'answering'
+"""
+# Many answers finished at once share this statement; RETURNING tells each caller
+# whether its own row changed (``executemany`` can only sum the changes up). SQLite
+# names a VALUES table's columns column1, column2, ...: key, owner, state, delivery.
+_FINISH_ANSWERS = """
+    UPDATE answers SET state = v.column4, delivery = v.column5, updated_at = ?
+    FROM (VALUES {values}) AS v
+    WHERE answers.platform = v.column1 AND answers.event_id = v.column2
+        AND answers.owner = v.column3 AND answers.state = 'answering'
+    RETURNING answers.platform, answers.event_id, answers.owner
+"""
+# Repeats the partial index ``answers_finished``'s WHERE term, so the index is used.
+_PRUNE_ANSWERS = "DELETE FROM answers WHERE state != 'answering' AND updated_at < ?"
+_FINISHED_STATES = ("delivered", "failed")
 
 
 def _utc_now() -> datetime:
@@ -179,6 +268,29 @@ class _PendingTurn:
     created_at: datetime
     usage_day: str | None = None
     usage: Usage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _NewAnswer:
+    """An answer record waiting for its INSERT: its key and its row (``_ANSWER_COLUMNS``)."""
+
+    key: AnswerKey
+    row: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Finish:
+    """An answer's last write waiting for its UPDATE; ``delivery`` is already JSON."""
+
+    key: AnswerKey
+    owner: str
+    state: AnswerState
+    delivery: str
+
+    @property
+    def holder(self) -> tuple[str, str, str]:
+        """The answer and who must hold it: what the UPDATE matches, and RETURNING gives."""
+        return (*self.key, self.owner)
 
 
 class SQLiteStore:
@@ -201,6 +313,10 @@ class SQLiteStore:
             self._create_conversations, _MAX_INSERT_ROWS)
         self._claims: Batcher[tuple[str, str], bool] = Batcher(
             self._claim_events, _MAX_INSERT_ROWS)
+        self._answer_claims: Batcher[_NewAnswer, bool] = Batcher(
+            self._claim_answers, _MAX_INSERT_ROWS)
+        self._finishes: Batcher[_Finish, bool] = Batcher(
+            self._finish_answers, _MAX_INSERT_ROWS)
         self._windows: Batcher[ConversationRef, list[Turn]] = Batcher(
             self._read_windows, _MAX_GROUPED_READS)
         # Only ids of committed rows: a conversation row is never deleted (``forget``
@@ -237,7 +353,8 @@ class SQLiteStore:
 
     async def aclose(self) -> None:
         # What was already handed to the writers is stored before the connection closes.
-        for writer in (self._windows, self._new_conversations, self._claims, self._writer):
+        for writer in (self._windows, self._new_conversations, self._claims,
+                       self._answer_claims, self._finishes, self._writer):
             await writer.drain()
         async with self._lock:
             db, self._db, self._closed = self._db, None, True
@@ -369,9 +486,101 @@ class SQLiteStore:
         return await self._claims.submit((platform, event_id))
 
     async def prune_events(self, older_than_seconds: float) -> int:
-        cutoff = self._now() - timedelta(seconds=older_than_seconds)
+        cutoff = _to_text(self._now() - timedelta(seconds=older_than_seconds))
         async with self._connection("prune_events") as db:
-            return (await db.execute(_PRUNE_EVENTS, (_to_text(cutoff),))).rowcount
+            events = (await db.execute(_PRUNE_EVENTS, (cutoff,))).rowcount
+            # Answers still answering are never pruned, however old: one is in flight.
+            answers = (await db.execute(_PRUNE_ANSWERS, (cutoff,))).rowcount
+        return events + answers
+
+    # -- answers -----------------------------------------------------------------------
+    async def claim_answer(
+        self, message: IncomingMessage, route: Route, owner: str, lease_seconds: float
+    ) -> bool:
+        # Never cached, and one INSERT shared with the claims made meanwhile, as
+        # ``claim_event``: on every message's path, and it must hold across processes.
+        self._open_db("claim_answer")
+        now = self._now()
+        row = _answer_row(message, route, owner, _after(now, lease_seconds), now)
+        key = (message.conversation.platform, message.event_id)
+        return await self._answer_claims.submit(_NewAnswer(key, row))
+
+    async def take_answer(
+        self, key: AnswerKey, owner: str, lease_seconds: float
+    ) -> AnswerRecord | None:
+        now = self._now()
+        params = (owner, _to_text(_after(now, lease_seconds)), _to_text(now), *key,
+                  _to_text(now))
+        async with self._connection("take_answer") as db:
+            rows = await db.execute_fetchall(_TAKE_ANSWER, params)
+        if not rows:
+            return None
+        self._committed()
+        return _answer_from_row(rows[0])
+
+    async def take_expired_answers(
+        self, platform: str, owner: str, lease_seconds: float, limit: int
+    ) -> list[AnswerRecord]:
+        self._open_db("take_expired_answers")
+        # SQLite reads a negative LIMIT as "no limit"; the contract means "nothing".
+        if limit <= 0:
+            return []
+        now = self._now()
+        params = (owner, _to_text(_after(now, lease_seconds)), _to_text(now), platform,
+                  _to_text(now), limit)
+        async with self._connection("take_expired_answers") as db:
+            rows = list(await db.execute_fetchall(_TAKE_EXPIRED_ANSWERS, params))
+        if rows:
+            self._committed()
+        # RETURNING's order is unspecified: oldest first again, as the subquery chose them.
+        rows.sort(key=lambda row: (row[-1], row[0]))  # created_at, then rowid
+        return [_answer_from_row(row[1:]) for row in rows]
+
+    async def renew_answers(self, keys: list[AnswerKey], owner: str, lease_seconds: float) -> int:
+        return await self._set_leases(
+            "renew_answers", keys, owner, _after(self._now(), lease_seconds))
+
+    async def release_answers(self, keys: list[AnswerKey], owner: str) -> int:
+        # A lease ending now: ``lease_until <= now`` lets the next look take it at once.
+        # The owner stays, so an answer that still finishes while its process shuts down
+        # counts (and is not answered again).
+        return await self._set_leases("release_answers", keys, owner, self._now())
+
+    async def save_delivery(self, key: AnswerKey, owner: str, delivery: Delivery) -> bool:
+        params = (delivery.to_json(), _to_text(self._now()), *key, owner)
+        async with self._connection("save_delivery") as db:
+            saved = (await db.execute(_SAVE_DELIVERY, params)).rowcount == 1
+        if saved:
+            self._committed()
+        return saved
+
+    async def finish_answer(
+        self, key: AnswerKey, owner: str, state: AnswerState, delivery: Delivery
+    ) -> bool:
+        if state not in _FINISHED_STATES:
+            raise ValueError(f"an answer finishes delivered or failed, not {state!r}")
+        # Every answer ends here: the answers finished meanwhile share one UPDATE.
+        self._open_db("finish_answer")
+        return await self._finishes.submit(_Finish(key, owner, state, delivery.to_json()))
+
+    async def get_answer(self, key: AnswerKey) -> AnswerRecord | None:
+        async with self._connection("get_answer") as db:
+            rows = await db.execute_fetchall(_GET_ANSWER, key)
+        return _answer_from_row(rows[0]) if rows else None
+
+    async def answer_turns(
+        self, conversation: ConversationRef, event_id: str
+    ) -> tuple[Turn | None, Turn | None]:
+        self._open_db("answer_turns")
+        if not event_id:
+            return (None, None)  # "" is stored as NULL: no turn is linked to it
+        params = (*_conversation_key(conversation), event_id)
+        async with self._connection("answer_turns") as db:
+            rows = await db.execute_fetchall(_ANSWER_TURNS, params)
+        newest = {row[1]: row for row in rows}  # by role; rows come oldest first
+        question, reply = newest.get("user"), newest.get("assistant")
+        return (None if question is None else _turn_from_row(question),
+                None if reply is None else _turn_from_row(reply))
 
     # -- usage -------------------------------------------------------------------------
     async def usage(self, channel: ChannelRef, day: date) -> UsageTotals:
@@ -528,12 +737,7 @@ class SQLiteStore:
         async with self._connection("claim_event") as db:
             claimed = {(platform, event_id) for platform, event_id in await db.execute_fetchall(sql, params)}
         self._committed()
-        # Of the same event twice in one batch, the first claims it and the second is a repeat.
-        results: list[bool | Exception] = []
-        for key in batch:
-            results.append(key in claimed)
-            claimed.discard(key)
-        return results
+        return _first_wins(batch, claimed)
 
     async def _write_turns(self, batch: list[_PendingTurn]) -> list[Turn | Exception]:
         """``Batcher``'s writer: the batch in one INSERT, else row by row.
@@ -585,6 +789,49 @@ class SQLiteStore:
         today = _plus(totals.today, usage) if cached_day == day else totals.today
         self._usage.put(channel, (cached_day, UsageTotals(today, _plus(totals.total, usage))))
 
+    async def _set_leases(
+        self, action: str, keys: list[AnswerKey], owner: str, until: datetime
+    ) -> int:
+        """Move to ``until`` the leases ``owner`` holds among ``keys``; returns how many."""
+        now = self._now()
+        params = (_to_text(until), _to_text(now), owner, json.dumps([list(key) for key in keys]))
+        async with self._connection(action) as db:
+            changed: int = (await db.execute(_SET_LEASES, params)).rowcount
+        if changed:
+            self._committed()
+        return changed
+
+    async def _claim_answers(self, batch: list[_NewAnswer]) -> list[bool | Exception]:
+        """``Batcher``'s writer for answer claims: one statement for the batch."""
+        # One row per key in the statement: the first claim of a key in the batch is
+        # the one inserted (and the one told True).
+        unique = _first_of_each(batch, lambda new: new.key)
+        params = [value for new in unique for value in new.row]
+        sql = _CLAIM_ANSWERS.format(values=_placeholders(len(unique), _ANSWER_VALUES))
+        async with self._connection("claim_answer") as db:
+            claimed = {(platform, event_id) for platform, event_id
+                       in await db.execute_fetchall(sql, params)}
+        self._committed()
+        return _first_wins([new.key for new in batch], claimed)
+
+    async def _finish_answers(self, batch: list[_Finish]) -> list[bool | Exception]:
+        """``Batcher``'s writer for finished answers: one UPDATE for the batch.
+
+        A repeat of the same answer and owner in a batch is left out of the statement and
+        told False, as it would be after the first: that one finished it, or could not.
+        Different owners of one answer may share the statement: only the holder matches.
+        """
+        unique = _first_of_each(batch, lambda finish: finish.holder)
+        params: list[Any] = [_to_text(self._now())]
+        for finish in unique:
+            params.extend((*finish.holder, finish.state, finish.delivery))
+        async with self._connection("finish_answer") as db:
+            finished = {tuple(row) for row in
+                        await db.execute_fetchall(_finish_answers_sql(len(unique)), params)}
+        if finished:
+            self._committed()
+        return _first_wins([finish.holder for finish in batch], finished)
+
     def _forget_caches(self) -> None:
         self._conversation_ids.clear()
         self._recent.clear()
@@ -619,10 +866,33 @@ async def _write_transaction(db: aiosqlite.Connection) -> AsyncIterator[None]:
         raise
 
 
+def _first_of_each(items: list[_Item], key: Callable[[_Item], Hashable]) -> list[_Item]:
+    """The first item of each key, in order: one row per key in a multi-row statement."""
+    first: dict[Hashable, _Item] = {}
+    for item in items:
+        first.setdefault(key(item), item)
+    return list(first.values())
+
+
+def _first_wins(keys: list[_Key], done: set[_Key]) -> list[bool | Exception]:
+    """Each caller's result, in order: True for the first of a key the statement wrote;
+    False for the others, and for a repeat of the same key in the batch."""
+    done = set(done)
+    results: list[bool | Exception] = []
+    for key in keys:
+        results.append(key in done)
+        done.discard(key)
+    return results
+
+
 def _batches(rows: Iterable[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
     iterator = iter(rows)
     while batch := list(islice(iterator, size)):
         yield batch
+
+
+def _after(moment: datetime, seconds: float) -> datetime:
+    return moment + timedelta(seconds=seconds)
 
 
 def _to_text(moment: datetime) -> str:
@@ -647,7 +917,12 @@ def _channel_key(channel: ChannelRef) -> tuple[str, str, str]:
 
 @cache
 def _insert_turns_sql(rows: int) -> str:
-    return f"INSERT INTO turns {_TURN_COLUMNS} VALUES {_placeholders(rows, 10)} RETURNING id"
+    return f"INSERT INTO turns {_TURN_COLUMNS} VALUES {_placeholders(rows, 11)} RETURNING id"
+
+
+@cache
+def _finish_answers_sql(rows: int) -> str:
+    return _FINISH_ANSWERS.format(values=_placeholders(rows, 5))
 
 
 @cache
@@ -664,8 +939,10 @@ def _turn_row(
     # Column order of _TURN_COLUMNS.
     prompt, completion = (None, None) if usage is None else (usage.prompt_tokens,
                                                              usage.completion_tokens)
+    # "" (no event) is stored as NULL: such turns stay out of the index ``turns_by_event``.
     return (conversation_id, turn.role, turn.content, turn.tokens, turn.author_id,
-            turn.author_name, created_at, usage_day, prompt, completion)
+            turn.author_name, created_at, usage_day, prompt, completion,
+            turn.event_id or None)
 
 
 def _pending_row(pending: _PendingTurn) -> tuple[Any, ...]:
@@ -682,6 +959,28 @@ def _turn_from_row(row: tuple[Any, ...]) -> Turn:
     turn_id, role, content, tokens, author_id, author_name, created_at = row
     return Turn(turn_id, role, content, tokens, author_id, author_name,
                 _from_text(created_at))
+
+
+def _answer_row(
+    message: IncomingMessage, route: Route, owner: str, lease_until: datetime, now: datetime
+) -> tuple[Any, ...]:
+    """A new record's row, in ``_ANSWER_COLUMNS``'s order: answering, attempt 1."""
+    conversation = message.conversation
+    return (conversation.platform, message.event_id, conversation.workspace,
+            conversation.channel, conversation.thread, message.user_id, message.user_name,
+            message.text, int(message.is_dm), int(message.is_admin), route_to_json(route),
+            "answering", owner, _to_text(lease_until), 1, Delivery().to_json(),
+            _to_text(now), _to_text(now))
+
+
+def _answer_from_row(row: tuple[Any, ...]) -> AnswerRecord:
+    # Positional, in _RECORD_COLUMNS's order.
+    (platform, event_id, workspace, channel, thread, user_id, user_name, text, is_dm,
+     is_admin, route, state, owner, attempts, delivery, created_at) = row
+    message = IncomingMessage(ConversationRef(platform, workspace, channel, thread),
+                              user_id, user_name, text, bool(is_dm), bool(is_admin), event_id)
+    return AnswerRecord(message, route_from_json(route), state, owner, attempts,
+                        Delivery.from_json(delivery), _from_text(created_at))
 
 
 async def _select_persona(db: aiosqlite.Connection, channel: ChannelRef) -> Persona | None:

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bots.logs import configure_logging
+from bots.logs import RedactSecrets, configure_logging
 
 
 @pytest.fixture
@@ -32,3 +32,47 @@ def test_at_debug_it_does_and_at_error_it_stays_quiet():
     assert logging.getLogger("httpx").isEnabledFor(logging.DEBUG)
     configure_logging("ERROR")
     assert not logging.getLogger("httpx").isEnabledFor(logging.WARNING)
+
+
+# -- request bodies and short secrets ------------------------------------------------------------
+
+
+@pytest.fixture
+def bolt_verification_logger(restored_logging, caplog):
+    """The logger Bolt reports bad signatures on, with its filters as they were."""
+    logger = logging.getLogger("slack_bolt.AsyncRequestVerification")
+    saved = logger.filters[:]
+    yield logger
+    logger.filters[:] = saved
+
+
+async def _refuse_unsigned(body: str) -> int:
+    from slack_bolt.middleware.request_verification.async_request_verification import AsyncRequestVerification
+    from slack_bolt.request.async_request import AsyncBoltRequest
+    from slack_bolt.response import BoltResponse
+
+    # Built after logging is configured, as the bot builds its app: Bolt then resets
+    # the level of its loggers to the root's.
+    verification = AsyncRequestVerification("signing-secret")
+    request = AsyncBoltRequest(body=body, headers={"x-slack-signature": "v0=forged", "x-slack-request-timestamp": "1"})
+
+    async def proceed() -> BoltResponse:
+        raise AssertionError("an unsigned request went on")
+
+    response = await verification.async_process(req=request, resp=BoltResponse(status=200), next=proceed)
+    return response.status
+
+
+@pytest.mark.parametrize(("level", "shown"), [("INFO", False), ("DEBUG", True)])
+async def test_bolt_logs_the_body_of_a_refused_request_only_at_debug(bolt_verification_logger, caplog, level, shown):
+    configure_logging(level)
+    logging.getLogger().addHandler(caplog.handler)
+    assert await _refuse_unsigned('{"junk": "BODY-MARKER"}') == 401
+    assert any("BODY-MARKER" in r.getMessage() for r in caplog.records) is shown
+
+
+def test_a_one_character_secret_is_masked_as_a_word_only(restored_logging):
+    record = logging.LogRecord("t", logging.WARNING, __file__, 1, "key %s refused (max_tokens, %s)", ("x", "context_length_exceeded"), None)
+    RedactSecrets(["x"]).filter(record)
+    assert record.getMessage() == "key [redacted] refused (max_tokens, context_length_exceeded)"
+

@@ -309,3 +309,37 @@ async def test_persona_for_reports_its_source(memory_store):
     assert (await engine.persona_for(channel))[1] == "the workspace default"
     await memory_store.set_persona(channel, Persona("c"), "A", "a")
     assert await engine.persona_for(channel) == (Persona("c"), "set for this channel")
+
+
+async def test_a_resumed_answer_asks_again_from_the_stored_question_once(memory_store):
+    model = ScriptedChatModel(["first answer", "the answer, again"])
+    engine = make_engine(memory_store, model)
+    await answer(engine, message("earlier", event_id="E0"))
+    # The question was stored, then the process died before the reply was.
+    await memory_store.add_turn(CHANNEL, NewTurn("user", "the question", 3, "U1", "name-U1", "E1"))
+    async with engine.reply(message("the question", event_id="E1"), resumed=True) as reply:
+        text = "".join([d async for d in reply])
+    assert text == "the answer, again"
+    sent = [m.content for m in model.calls[-1][0]]
+    assert sent[1:] == ["earlier", "first answer", "the question"]
+    turns = await memory_store.recent_turns(CHANNEL, 10)
+    assert [(t.role, t.content) for t in turns][-2:] == [("user", "the question"), ("assistant", "the answer, again")]
+    assert (await memory_store.answer_turns(CHANNEL, "E1"))[1] is not None
+
+
+async def test_a_resumed_answer_whose_reply_was_stored_is_not_asked_again(memory_store):
+    model = ScriptedChatModel(["stored reply"])
+    engine = make_engine(memory_store, model)
+    await answer(engine, message("the question", event_id="E1"))
+    async with engine.reply(message("the question", event_id="E1"), resumed=True) as reply:
+        assert "".join([d async for d in reply]) == "stored reply"
+    assert len(model.calls) == 1
+    assert len(await memory_store.recent_turns(CHANNEL, 10)) == 2
+
+
+async def test_a_resumed_answer_stores_its_question_if_it_never_was(memory_store):
+    engine = make_engine(memory_store, ScriptedChatModel(["late answer"]))
+    async with engine.reply(message("lost question", event_id="E9"), resumed=True) as reply:
+        assert "".join([d async for d in reply]) == "late answer"
+    turns = await memory_store.recent_turns(CHANNEL, 10)
+    assert [(t.role, t.content) for t in turns] == [("user", "lost question"), ("assistant", "late answer")]

@@ -132,6 +132,7 @@ class FakeDiscord(LoopbackServer):
         self._seq = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
         self._edit_limits: list[tuple[float, bool]] = []
+        self._send_failures: list[int | None] = []
 
     # -- lifecycle -------------------------------------------------------------------------
     shutdown_timeout = 0.5
@@ -173,6 +174,11 @@ class FakeDiscord(LoopbackServer):
         without it discord.py takes the 429 for Cloudflare's and raises it at once.
         """
         self._edit_limits.extend([(retry_after, via_header)] * count)
+
+    def fail_sends(self, count: int, *, after: int = 0, status: int = 503) -> None:
+        """Let ``after`` more messages be created, then fail the next ``count`` with
+        ``status`` (503: discord.py raises it at once rather than retrying itself)."""
+        self._send_failures.extend([None] * after + [status] * count)
 
     def send_message(
         self,
@@ -293,6 +299,9 @@ class FakeDiscord(LoopbackServer):
         return _json({"url": self.gateway_url, "shards": 1, "session_start_limit": limit})
 
     def _create_message(self, parts: list[str], body: dict[str, Any]) -> web.Response:
+        failure = self._send_failures.pop(0) if self._send_failures else None
+        if failure is not None:
+            return _json({"message": "Service Unavailable", "code": 0}, status=failure)
         channel_id = int(parts[1])
         reference = (body.get("message_reference") or {}).get("message_id")
         sent = self._record_sent(channel_id, body, int(reference) if reference else None)

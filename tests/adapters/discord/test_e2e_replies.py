@@ -133,3 +133,18 @@ async def test_no_ready_in_time_fails_start_after_the_connect_timeout(make_setti
         async with running_bot(make_settings(), connect_timeout=0.5):
             pass
     assert discord_fake.identifies  # it got as far as IDENTIFY
+
+
+async def test_a_part_failing_to_send_is_retried_and_no_part_is_sent_twice(
+    bot, discord_fake: FakeDiscord, model_fake
+) -> None:
+    answer = "\n\n".join(f"paragraph {n}: " + "x" * 1500 for n in range(4))  # four messages
+    model_fake.script(Answer(answer, chunk_size=400, chunk_delay=_WRITING))
+    # The preview and the second part get through; the third fails twice, then works.
+    discord_fake.fail_sends(2, after=2)
+    await _ask_in_dm(discord_fake)
+    sent = await discord_fake.wait_for(
+        lambda: (ms := discord_fake.bot_messages(DM_CHANNEL)) and ms[-1].content.startswith("paragraph 3") and ms
+    )
+    contents = [m.content for m in sent]
+    assert contents == [f"paragraph {n}: " + "x" * 1500 for n in range(4)]

@@ -22,7 +22,13 @@ from core.engine import Engine
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlackAPI, SentRequest, SignedSender
 
-__all__ = ["SlackStack", "slack_stack", "mention", "channel_message", "dm", "test_settings"]
+__all__ = ["SlackStack", "slack_stack", "mention", "channel_message", "dm", "settled", "test_settings"]
+
+
+async def settled(pipeline: Any) -> None:
+    """Wait until every answer the pipeline is writing is done (its tasks, read here
+    because only tests need to wait for them all)."""
+    await pipeline._tasks.join()
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.adapters.slack.harness import channel_message, dm, mention, slack_stack
+from tests.adapters.slack.harness import channel_message, dm, mention, settled, slack_stack
 from tests.fakes.openai_server import Answer
 
 pytestmark = pytest.mark.e2e
@@ -88,4 +88,4 @@ async def _sentinel(stack) -> None:
     channel = f"DSENTINEL{ts}"
     await stack.send(dm("sentinel", ts, channel=channel))
     await stack.answer_in(channel, None)
-    await stack.adapter.join()
+    await settled(stack.adapter.pipeline)

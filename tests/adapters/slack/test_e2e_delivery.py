@@ -11,8 +11,8 @@ from prometheus_client import REGISTRY
 
 from adapters.slack.adapter import API_CONNECTIONS
 from adapters.slack.mrkdwn import to_mrkdwn
-from adapters.slack.replies import MESSAGE_LIMIT
-from tests.adapters.slack.harness import dm, mention, slack_stack
+from adapters.slack.replies import MESSAGE_LIMIT, THINKING
+from tests.adapters.slack.harness import dm, mention, settled, slack_stack
 from tests.adapters.slack.test_e2e_conversations import _sentinel
 from tests.fakes.openai_server import Answer, Fail
 from tests.fakes.slack_api import FakeSlackAPI
@@ -142,3 +142,39 @@ async def test_events_are_counted_in_metrics(tmp_path):
 
 def _squash(text: str) -> str:
     return "".join(text.split())
+
+
+async def test_a_final_edit_failing_once_with_500_is_retried(tmp_path):
+    async with slack_stack(tmp_path) as stack:
+        stack.model.script(Answer("slow answer", delay=0.6))
+        stack.slack.fail("chat.update", times=1, status=500, error="internal_error")
+        await stack.send(mention("hi", "850.000001"))
+        assert await stack.answer_in("C1", "850.000001") == ["slow answer"]
+        assert stack.slack.thread("C1", "850.000001")[0].history == [THINKING, "slow answer"]
+        assert len(stack.slack.calls_of("chat.update")) == 2
+
+
+async def test_a_final_edit_that_keeps_failing_is_posted_as_a_new_message(tmp_path):
+    async with slack_stack(tmp_path) as stack:
+        stack.model.script(Answer("slow answer", delay=0.6))
+        stack.slack.fail("chat.update", times=10, status=500, error="internal_error")
+        await stack.send(mention("hi", "850.000002"))
+        # The placeholder never shows the answer: it is posted anew and the
+        # "thinking" message is removed, so the thread shows the answer once.
+        assert await stack.answer_in("C1", "850.000002") == ["slow answer"]
+        assert [m.history for m in stack.slack.thread("C1", "850.000002")] == [["slow answer"]]
+        assert len(stack.slack.calls_of("chat.delete")) == 1
+        await settled(stack.adapter.pipeline)
+        record = await stack.engine.store.get_answer(("slack", "C1:850.000002"))
+        assert record is not None and record.state == "delivered"
+
+
+async def test_an_answer_slack_refuses_for_good_is_recorded_as_failed(tmp_path):
+    async with slack_stack(tmp_path) as stack:
+        stack.slack.fail("chat.postMessage", times=1, status=200, error="channel_not_found")
+        await stack.send(dm("into the void", "850.000003"))
+        await stack.send(dm("sentinel", "850.000004", channel="D2"))
+        await stack.answer_in("D2", None)
+        await settled(stack.adapter.pipeline)
+        record = await stack.engine.store.get_answer(("slack", "D1:850.000003"))
+        assert record is not None and record.state == "failed"

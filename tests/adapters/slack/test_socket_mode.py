@@ -18,7 +18,7 @@ from bots.app import running_engine
 from bots.slack_wiring import build_slack
 from core.errors import ConfigurationError
 from core.types import ChannelRef
-from tests.adapters.slack.harness import SlackStack, dm, mention, slack_stack
+from tests.adapters.slack.harness import SlackStack, dm, mention, settled, slack_stack
 from tests.adapters.slack.harness import test_settings as slack_settings
 from tests.fakes.openai_server import Answer, FakeOpenAIServer
 from tests.fakes.slack_api import BOT_TOKEN
@@ -174,4 +174,4 @@ async def _sentinel(stack: SlackStack, slack: FakeSlackSocketMode) -> None:
     channel = f"DSENTINEL{ts}"
     await slack.ack_for(await slack.event(dm("sentinel", ts, channel=channel)))
     await stack.answer_in(channel, None)
-    await stack.adapter.join()
+    await settled(stack.adapter.pipeline)

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from adapters.common.tasks import TaskSet
-from adapters.slack.app import _web_api_logger, build_app
+from adapters.slack.app import _web_api_logger, build_app, web_client
 from adapters.slack.config import SlackConfig
 
 
@@ -42,13 +42,14 @@ def test_no_token_unused_warning_when_the_token_is_in_the_environment(monkeypatc
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-from-the-environment")
     config = SlackConfig(bot_token="xoxb-from-the-environment", signing_secret="secret")
     with caplog.at_level(logging.WARNING):
-        built = build_app(config, engine=None, tasks=TaskSet())  # type: ignore[arg-type]  # unused here
+        built = build_app(config, None, web_client(config), None, TaskSet())  # type: ignore[arg-type]  # unused here
     assert built.client.token == "xoxb-from-the-environment"
     assert not [r for r in caplog.records if "unused" in r.getMessage()]
 
 
 def test_other_bolt_warnings_still_show(caplog):
-    build_app(SlackConfig(bot_token="xoxb-1", signing_secret="secret"), engine=None, tasks=TaskSet())  # type: ignore[arg-type]
+    config = SlackConfig(bot_token="xoxb-1", signing_secret="secret")
+    build_app(config, None, web_client(config), None, TaskSet())  # type: ignore[arg-type]
     with caplog.at_level(logging.WARNING):
         logging.getLogger("slack_bolt.AsyncApp").warning("something else")
     assert [r.getMessage() for r in caplog.records] == ["something else"]

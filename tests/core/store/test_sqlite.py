@@ -14,11 +14,19 @@ from typing import Any
 
 import pytest
 
+from core.answers import Delivery
 from core.errors import StoreError
 from core.store import SQLiteStore, migrations
-from core.store.sqlite import _RECENT_TURNS
-from core.types import ConversationRef, NewTurn, Persona, Usage
-from tests.core.store.conftest import RawConnect
+from core.store.sqlite import (
+    _ANSWER_TURNS,
+    _PRUNE_ANSWERS,
+    _RECENT_TURNS,
+    _SET_LEASES,
+    _TAKE_EXPIRED_ANSWERS,
+    _finish_answers_sql,
+)
+from core.types import ConversationRef, IncomingMessage, NewTurn, Persona, Usage
+from tests.core.store.conftest import RawConnect, count_trips
 
 CONVERSATION = ConversationRef("slack", "T1", "C1", "1700000000.000100")
 CHANNEL = CONVERSATION.channel_ref
@@ -192,6 +200,33 @@ async def test_a_version_1_database_is_upgraded_with_its_data(
         assert [t.content for t in await store.recent_turns(CONVERSATION, 10)] == ["from v1", "from v2"]
         assert (await store.usage(CHANNEL, DAY)).today == Usage(107, 11)
     assert raw().execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION
+
+
+async def test_a_version_2_database_is_upgraded_and_answers_its_messages(
+    db_path: Path, raw: RawConnect
+) -> None:
+    db_path.parent.mkdir(parents=True)
+    old = raw()
+    for statement in (*migrations.MIGRATIONS[0], *migrations.MIGRATIONS[1]):
+        old.execute(statement)
+    old.execute("PRAGMA user_version = 2")
+    old.execute("INSERT INTO conversations VALUES (1, ?, ?, ?, ?, '2024-05-01T00:00:00.000000+00:00')",
+                _key(CONVERSATION))
+    old.execute("INSERT INTO turns (conversation_id, role, content, tokens, author_id,"
+                " author_name, created_at, usage_day, prompt_tokens, completion_tokens)"
+                " VALUES (1, 'assistant', 'from v2', 3, '', '',"
+                " '2024-05-01T00:00:00.000000+00:00', '2024-05-01', 5, 3)")
+
+    async with SQLiteStore(db_path) as store:
+        asked = IncomingMessage(CONVERSATION, "U1", "ada", "from v3", event_id="Ev1")
+        assert await store.claim_answer(asked, {"channel": "C1"}, "A", 30) is True
+        question = await store.add_turn(CONVERSATION, NewTurn("user", "from v3", 1, event_id="Ev1"))
+
+        assert [t.content for t in await store.recent_turns(CONVERSATION, 10)] == ["from v2", "from v3"]
+        assert await store.answer_turns(CONVERSATION, "Ev1") == (question, None)
+        assert (await store.get_answer(("slack", "Ev1"))).message == asked
+    assert raw().execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION == 3
+    assert raw().execute("SELECT event_id FROM turns ORDER BY id").fetchall() == [(None,), ("Ev1",)]
 
 
 async def test_a_database_from_a_newer_chatwright_is_refused(
@@ -428,3 +463,92 @@ async def test_turns_written_by_another_process_read_right_when_first_loaded(
     assert await store.recent_turns(CONVERSATION, 10) == []
     again = await store.add_turn(CONVERSATION, NewTurn("user", "after", 1))
     assert await store.recent_turns(CONVERSATION, 10) == [again]
+
+
+# -- answer records --------------------------------------------------------------------
+
+
+def _plan(connection: sqlite3.Connection, sql: str, params: tuple[object, ...]) -> str:
+    return " | ".join(row[3] for row in connection.execute("EXPLAIN QUERY PLAN " + sql, params))
+
+
+async def test_finding_answers_reads_only_their_indexes(
+    store: SQLiteStore, raw: RawConnect
+) -> None:
+    now = "2024-05-01T00:00:00.000000+00:00"
+
+    expired = _plan(raw(), _TAKE_EXPIRED_ANSWERS, ("B", now, now, "slack", now, 10))
+    leases = _plan(raw(), _SET_LEASES, (now, now, "A", '[["slack", "Ev1"]]'))
+    finish = _plan(raw(), _finish_answers_sql(2), (now, *(["x"] * 10)))
+    prune = _plan(raw(), _PRUNE_ANSWERS, (now,))
+    linked = _plan(raw(), _ANSWER_TURNS, (*_key(CONVERSATION), "Ev1"))
+
+    # Expired leases come from the partial index of answers in flight, never a scan of
+    # the finished ones; pruning reads only the finished ones.
+    assert "SEARCH answers USING INDEX answers_expiring (platform=? AND lease_until<?)" in expired
+    assert "SCAN answers" not in expired
+    assert "SEARCH answers USING INDEX answers_finished (updated_at<?)" in prune
+    for plan in (leases, finish):
+        assert "SEARCH answers USING INDEX sqlite_autoindex_answers_1 (platform=? AND event_id=?)" in plan
+        assert "SCAN answers" not in plan
+    assert "SEARCH turns USING INDEX turns_by_event (conversation_id=? AND event_id=?)" in linked
+
+
+async def test_turns_without_an_event_store_null(store: SQLiteStore, raw: RawConnect) -> None:
+    await store.add_turn(CONVERSATION, NewTurn("user", "plain", 1))
+    await store.add_reply(CONVERSATION, NewTurn("assistant", "linked", 1, event_id="Ev1"),
+                          Usage(1, 1), DAY)
+    await store.seed_turns(CONVERSATION, [NewTurn("user", "seeded", 1, event_id="Ev2")])
+
+    rows = raw().execute("SELECT content, event_id FROM turns ORDER BY id").fetchall()
+
+    assert rows == [("plain", None), ("linked", "Ev1"), ("seeded", "Ev2")]
+
+
+async def test_each_answer_call_is_one_trip(store: SQLiteStore, trips: list[object]) -> None:
+    keys = [("slack", f"Ev{i}") for i in range(50)]
+    for _, event_id in keys:
+        await store.claim_answer(_asked(event_id), {}, "A", 30)
+    calls = {
+        "claim_answer": lambda: store.claim_answer(_asked("new"), {}, "A", 30),
+        "take_answer": lambda: store.take_answer(keys[0], "B", 30),
+        "take_expired_answers": lambda: store.take_expired_answers("slack", "B", 30, 10),
+        "renew_answers": lambda: store.renew_answers(keys, "A", 30),
+        "release_answers": lambda: store.release_answers(keys, "A"),
+        "save_delivery": lambda: store.save_delivery(keys[1], "A", Delivery(("m",), 0)),
+        "finish_answer": lambda: store.finish_answer(keys[1], "A", "delivered", Delivery()),
+        "get_answer": lambda: store.get_answer(keys[1]),
+        "answer_turns": lambda: store.answer_turns(CONVERSATION, "Ev1"),
+    }
+
+    counts = {}
+    for name, call in calls.items():
+        trips.clear()
+        await call()
+        counts[name] = len(trips)
+
+    assert counts == dict.fromkeys(calls, 1)
+
+
+async def test_a_burst_of_claims_and_finishes_shares_trips(
+    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trips = count_trips(store, monkeypatch)
+    events = [f"Ev{i}" for i in range(300)]
+
+    claimed = await asyncio.gather(*(
+        store.claim_answer(_asked(event_id), {}, "A", 30) for event_id in events))
+    claim_trips = len(trips)
+    trips.clear()
+    finished = await asyncio.gather(*(
+        store.finish_answer(("slack", event_id), "A", "delivered", Delivery((event_id,), 1))
+        for event_id in events))
+
+    assert claimed == finished == [True] * 300
+    # The first goes alone, the rest queue behind it: 200 rows a statement.
+    assert claim_trips <= 3
+    assert len(trips) <= 3
+
+
+def _asked(event_id: str) -> IncomingMessage:
+    return IncomingMessage(CONVERSATION, "U1", "ada", "q", event_id=event_id)
