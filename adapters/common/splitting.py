@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-__all__ = ["split_message"]
+from adapters.common.fences import fence_of
 
-_FENCES = ("```", "~~~")
+__all__ = ["split_message"]
 
 
 def split_message(text: str, limit: int) -> list[str]:
@@ -37,7 +37,7 @@ def _blocks(text: str) -> Iterator[str]:
     lines = text.split("\n")
     i = 0
     while i < len(lines):
-        fence = _fence_of(lines[i])
+        fence = fence_of(lines[i])
         if fence is None:
             yield lines[i]
             i += 1
@@ -49,18 +49,10 @@ def _blocks(text: str) -> Iterator[str]:
         i = end + 1
 
 
-def _fence_of(line: str) -> str | None:
-    stripped = line.strip()
-    for fence in _FENCES:
-        if stripped.startswith(fence):
-            return stripped[: len(stripped) - len(stripped.lstrip(fence[0]))]
-    return None
-
-
 def _fit(block: str, limit: int) -> list[str]:
     if len(block) <= limit:
         return [block]
-    fence = _fence_of(block.split("\n", 1)[0])
+    fence = fence_of(block.split("\n", 1)[0])
     if fence is None:
         return _split_words(block, limit)
     return _split_code(block, fence, limit)

@@ -16,13 +16,13 @@ from collections.abc import Awaitable, Callable, Iterable, Set
 import discord
 from discord import app_commands
 
+from adapters.common.commands import run_command
 from adapters.common.splitting import split_message
 from adapters.discord.config import MESSAGE_LIMIT
 from adapters.discord.events import conversation_of
 from adapters.discord.permissions import is_admin
 from adapters.discord.replies import NO_MENTIONS
 from core.engine import Engine
-from core.errors import ChatwrightError, user_message
 from core.types import CommandRequest
 
 __all__ = ["Runner", "add_commands", "command_request", "persona_args", "respond"]
@@ -66,15 +66,8 @@ async def respond(interaction: discord.Interaction, engine: Engine, admin_ids: S
         guild_id=interaction.guild_id, channel_id=interaction.channel_id or 0,
         permissions=interaction.permissions, admin_ids=admin_ids,
     )
-    try:
-        text = (await engine.run_command(request)).text
-    except ChatwrightError as exc:
-        log.info("discord command /%s %s refused: %s", name, args, exc)
-        text = user_message(exc)
-    except Exception as exc:
-        # The user still gets an answer instead of "thinking…" forever; the log gets the detail.
-        log.exception("discord command /%s %s failed", name, args)
-        text = user_message(exc)
+    # The user always gets an answer instead of "thinking…" forever.
+    text = (await run_command(engine, request)).text
     for chunk in split_message(text, MESSAGE_LIMIT):
         await interaction.followup.send(chunk, ephemeral=True, allowed_mentions=NO_MENTIONS)
 

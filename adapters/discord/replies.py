@@ -19,6 +19,7 @@ from contextlib import AsyncExitStack
 import aiohttp
 import discord
 
+from adapters.common.preview import preview as common_preview
 from adapters.common.renderer import Posted
 from adapters.common.splitting import split_message
 from adapters.common.throttle import EditRateLimited, ThrottledEditor
@@ -32,17 +33,14 @@ __all__ = ["NO_MENTIONS", "DiscordRenderers", "EditedReply", "preview", "route_o
 log = logging.getLogger(__name__)
 
 NO_MENTIONS = discord.AllowedMentions.none()
-_ELLIPSIS = "…"
 _EMPTY_ANSWER = "(The model sent an empty answer.)"
 # Discord's 429 body has retry_after; when only the status got through, wait this long.
 _DEFAULT_RETRY_AFTER = 1.0
 
 
 def preview(text: str, limit: int = MESSAGE_LIMIT) -> str:
-    """The text while it streams: what fits in one message, marked when cut."""
-    if len(text) <= limit:
-        return text
-    return text[: limit - len(_ELLIPSIS)] + _ELLIPSIS
+    """The text while it streams (``adapters/common/preview``): one message at most."""
+    return common_preview(text, limit)
 
 
 def route_of(message: discord.Message) -> Route:

@@ -24,6 +24,7 @@ from adapters.slack.config import SlackConfig
 from adapters.slack.events import Answer, Ignore, MessageEvent, decide
 from adapters.slack.mrkdwn import escape
 from adapters.slack.replies import post_text, route_of
+from adapters.common.commands import run_command
 from adapters.common.pipeline import AnswerPipeline
 from adapters.common.tasks import TaskSet
 from core import metrics
@@ -128,11 +129,7 @@ class SlackHandlers:
             is_dm=message.is_dm,
             is_admin=await self._admins.is_admin(message.user_id),
         )
-        try:
-            text = (await self._engine.run_command(request)).text
-        except Exception as exc:  # noqa: BLE001
-            _log_failure(exc, f"inline command /{name}")
-            text = user_message(exc)
+        text = (await run_command(self._engine, request)).text
         await post_text(self._client, decision.target, escape(text))
 
 

@@ -13,13 +13,14 @@ import re
 
 from markdown_to_mrkdwn import SlackMarkdownConverter
 
+from adapters.common.preview import preview as common_preview
+
 __all__ = ["to_mrkdwn", "preview", "escape"]
 
 _converter = SlackMarkdownConverter()
 # A quote marker at the start of a line must stay a literal ">" for the converter.
 _QUOTE_PREFIX = re.compile(r"^(\s*(?:>\s?)+)", re.MULTILINE)
 _FENCE_LANGUAGE = re.compile(r"^(\s*```)[\w+#.-]+\s*$", re.MULTILINE)
-_ELLIPSIS = "…"
 
 
 def to_mrkdwn(markdown: str) -> str:
@@ -31,14 +32,8 @@ def to_mrkdwn(markdown: str) -> str:
 
 
 def preview(markdown: str, limit: int) -> str:
-    """What to show of an answer still being written: at most ``limit`` characters."""
-    cut = len(markdown) > limit
-    text = markdown[: limit - 8] if cut else markdown
-    if text.count("```") % 2:
-        # An open code block would swallow the rest of the message: close it for now.
-        text += "\n```"
-    shown = to_mrkdwn(text)
-    return shown + _ELLIPSIS if cut else shown
+    """What to show of an answer still being written (``adapters/common/preview``), in mrkdwn."""
+    return to_mrkdwn(common_preview(markdown, limit))
 
 
 def escape(markdown: str) -> str:

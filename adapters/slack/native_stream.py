@@ -20,6 +20,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.common.fences import open_fence
 from adapters.common.throttle import ThrottledEditor
 from adapters.slack.errors import edits_rate_limited, slack_error, waiting_out_429
 from adapters.slack.events import ReplyTarget
@@ -31,7 +32,6 @@ STREAM_LIMIT = 12_000
 # Live appends stop growing the message here, leaving room for the last line and a fence.
 _LIVE_LIMIT = 10_000
 _STOP_ATTEMPTS = 3
-_FENCES = ("```", "~~~")
 
 
 class StreamRefused(Exception):
@@ -115,13 +115,7 @@ def _live_part(markdown: str) -> str:
 
 def _fence_break(streamed: str) -> tuple[str, str]:
     """Closing and re-opening text for a code block left open at the end of ``streamed``."""
-    opened: str | None = None
-    for line in streamed.split("\n"):
-        stripped = line.strip()
-        if opened is None:
-            opened = next((stripped for fence in _FENCES if stripped.startswith(fence)), None)
-        elif stripped.startswith(opened[:3]):
-            opened = None
+    opened = open_fence(streamed)
     if opened is None:
         return "", ""
     return f"{opened[:3]}\n", f"{opened}\n"
