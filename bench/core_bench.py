@@ -1,9 +1,14 @@
-"""The core's own cost per message: ``Engine.reply`` on a real ``SQLiteStore``, instant model.
+"""The core's own cost per message: ``Engine.reply`` on a real SQLite store, instant model.
 
 Run from the repository root::
 
     python bench/core_bench.py              # full run: 5,000 messages a scenario, 1,000,000 seeded turns
     python bench/core_bench.py --quick      # smoke run, a few seconds
+    python bench/core_bench.py --plain      # the plain SQLiteStore, without the caching layer
+    python bench/core_bench.py --database-url postgresql://…/empty_db   # PostgresStore
+
+The store is the one ``chatwright run`` opens: ``CachedStore`` around ``SQLiteStore``,
+holding the database's single-writer lock (``open_store(url, single_writer=True)``).
 
 Every message goes the whole way through ``Engine.reply``: input and rate limits, the
 channel's daily token budget (a usage query), persona lookup (channel, then workspace
@@ -45,11 +50,13 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.engine import Engine, EngineConfig  # noqa: E402
 from core.model.protocol import StreamItem  # noqa: E402
+from core.store import Store, open_store  # noqa: E402
 from core.store.memory import InMemoryStore  # noqa: E402
 from core.store.sqlite import SQLiteStore  # noqa: E402
 from core.tokens import EstimatingCounter  # noqa: E402
@@ -118,10 +125,16 @@ class Result:
         return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))] * 1000
 
 
-def load_store_class(spec: str | None) -> type:
-    """``SQLiteStore``, or a candidate given as ``path/to/file.py:Class`` or ``module:Class``."""
+def bot_store(path: Path) -> Store:
+    """The store of ``chatwright run`` on ``path``: cached, and holding the file's lock."""
+    return open_store(f"sqlite:///{path}", single_writer=True)
+
+
+def load_store_class(spec: str | None, plain: bool = False) -> Any:
+    """What makes the store from a path: ``bot_store``, ``SQLiteStore`` (``plain``), or a
+    candidate given as ``path/to/file.py:Class`` or ``module:Class``."""
     if spec is None:
-        return SQLiteStore
+        return SQLiteStore if plain else bot_store
     import importlib
     import importlib.util
 
@@ -245,6 +258,11 @@ def db_size_mib(path: Path) -> float:
     return sum(f.stat().st_size for f in files if f.exists()) / 2**20
 
 
+async def database_size(store: Any, path: Path) -> float:
+    # PostgreSQL's size is the server's to tell (``--database-url``).
+    return await store.size_mib() if hasattr(store, "size_mib") else db_size_mib(path)
+
+
 def turn_count(path: Path) -> int:
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
         return db.execute("SELECT count(*) FROM turns").fetchone()[0]
@@ -305,10 +323,16 @@ async def main(args: argparse.Namespace) -> int:
     del memory, mem_runner
     gc.collect()
 
-    store_class = load_store_class(args.store_class)
+    store_class = load_store_class(args.store_class, args.plain)
+    if args.database_url:
+        from bench.postgres_bench_store import BenchPostgresStore
+
+        def store_class(path: Path) -> Any:  # type: ignore[no-redef]
+            return BenchPostgresStore(args.database_url)
     if args.store_class:
         print(f"store: {store_class.__module__}.{store_class.__name__} from {args.store_class}")
     async with store_class(db_path) as store:
+        print(f"store: {store!r}")
         engine = make_engine(store)
         runner = Runner(engine, convs, args.warmup)
         t0 = time.perf_counter()
@@ -321,7 +345,7 @@ async def main(args: argparse.Namespace) -> int:
         b = await runner.measure(f"b  concurrent, {args.concurrency} in flight", args.messages,
                                  args.concurrency)
         results += [a, b]
-        size_before, rss_before = db_size_mib(db_path), peak_rss_mib()
+        size_before, rss_before = await database_size(store, db_path), peak_rss_mib()
 
         # -- seed: a share in every measured conversation, the rest in a few big ones
         already = args.base_history * len(convs)
@@ -336,7 +360,7 @@ async def main(args: argparse.Namespace) -> int:
             share = big_total // len(big) + (1 if i < big_total % len(big) else 0)
             await store.seed_turns(conv, seed_iter(share))  # type: ignore[arg-type]
         seed_s = time.perf_counter() - t0
-        stored = turn_count(db_path)
+        stored = await store.turn_count() if args.database_url else turn_count(db_path)
         print(f"seeded {remaining:,} more turns in {seed_s:.1f} s: {per_measured:,} more in each "
               f"measured conversation, {big_total:,} in {len(big)} big ones; {stored:,} turns stored")
 
@@ -354,11 +378,12 @@ async def main(args: argparse.Namespace) -> int:
             await run_sequential(engine, convs, min(args.messages, 2000), runner.counter)
             profiler.disable()
 
-    size_after = db_size_mib(db_path)
+    size_after = await database_size(store, db_path)
     print()
     print_table(results)
     print()
-    print(f"aiosqlite round-trips to its worker thread per message: {trips:.1f}")
+    if not args.database_url:
+        print(f"aiosqlite round-trips to its worker thread per message: {trips:.1f}")
     print(f"peak RSS: {rss_before:.0f} MiB before seeding, {peak_rss_mib():.0f} MiB at the end")
     print(f"DB size (file + WAL): {size_before:.1f} MiB before seeding, {size_after:.1f} MiB after")
     print(f"CPU: pinned to {sorted(os.sched_getaffinity(0))} of {os.cpu_count()} "
@@ -370,7 +395,7 @@ async def main(args: argparse.Namespace) -> int:
     best_rate = max(r.rate for r in results[1:])
     seq_p99 = max(a.pct(0.99), c1.pct(0.99))
     print()
-    print("targets (SQLiteStore rows):")
+    print("targets (SQLite store rows):")
     print(f"  >= {TARGET_MSGS_PER_S:,.0f} msg/s on one core : best {best_rate:,.0f} msg/s "
           f"(a {a.rate:,.0f}, b {b.rate:,.0f}, c1 {c1.rate:,.0f}, c2 {c2.rate:,.0f})"
           f"  -> {verdict(best_rate >= TARGET_MSGS_PER_S)}")
@@ -416,7 +441,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--profile", nargs="?", const="tottime", default=None,
                    choices=["tottime", "cumulative"], help="also print a cProfile of the event loop")
     p.add_argument("--store-class", default=None, metavar="FILE.py:CLASS",
-                   help="measure a candidate store instead of core.store.sqlite.SQLiteStore")
+                   help="measure a candidate store instead of the one `chatwright run` opens")
+    p.add_argument("--plain", action="store_true",
+                   help="measure the plain SQLiteStore (every read goes to the file)")
+    p.add_argument("--database-url", default=None, metavar="postgresql://…",
+                   help="measure PostgresStore on this empty database instead of SQLite")
     p.add_argument("--dir", default=None, help="where to make the temporary database")
     p.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = p.parse_args(argv)

@@ -10,6 +10,11 @@ with an instant model, for throughput. Each scenario gets a fresh bot and databa
 (the first meets a cold bot, the later ones warm connections and caches).
 
     /work/venv-dev/bin/python bench/slack_burst.py [--mentions 200] [--delay 0.9] [--bursts 1] [--profile DIR]
+        [--database-url postgresql://…] [--replicas 3]
+
+``--replicas N`` starts N bots on the same database (PostgreSQL: ``--database-url``, or
+``--postgres`` for a throwaway embedded server) and sends the burst's events to them in
+turn, as a load balancer would; CPU and API calls are those of all replicas together.
 """
 
 from __future__ import annotations
@@ -44,42 +49,61 @@ _ANSWER_TIMEOUT = 60.0
 
 @dataclass(frozen=True, slots=True)
 class _Stack:
-    """The fakes in this process and the bot in its own, for one scenario."""
+    """The fakes in this process and the bots (replicas) in their own, for one scenario."""
 
     slack: FakeSlackAPI
-    bot: BotProcess
-    sender: SignedSender
+    bots: list[BotProcess]
+    senders: list[SignedSender]
+
+    @property
+    def bot(self) -> BotProcess:
+        return self.bots[0]
+
+    def cpu_seconds(self) -> float:
+        return sum(bot.cpu_seconds() for bot in self.bots)
+
+    def log_tails(self) -> str:
+        return "\n".join(bot.log_tail() for bot in self.bots)
 
 
 @contextlib.asynccontextmanager
-async def _stack(delay: float) -> AsyncIterator[_Stack]:
+async def _stack(delay: float, database_url: str | None, replicas: int) -> AsyncIterator[_Stack]:
     with tempfile.TemporaryDirectory() as tmp:
         async with FakeSlackAPI() as slack, FakeOpenAIServer(api_key=_MODEL_KEY) as model:
             model.responder = lambda body: Answer(ANSWER, delay=delay)
-            environment = slack_http_environment(slack.base_url, model.base_url, _MODEL_KEY, Path(tmp))
-            async with BotProcess(environment, Path(tmp)) as bot:
+            async with contextlib.AsyncExitStack() as stack:
+                bots, senders = [], []
+                for n in range(replicas):
+                    workdir = Path(tmp) / f"replica-{n}"
+                    workdir.mkdir()
+                    environment = slack_http_environment(slack.base_url, model.base_url, _MODEL_KEY, workdir)
+                    if database_url:
+                        environment["DATABASE_URL"] = database_url
+                    bots.append(await stack.enter_async_context(BotProcess(environment, workdir)))
+                    senders.append(await stack.enter_async_context(SignedSender(bots[-1].events_url)))
                 # /healthz answers before the adapters connect; the Slack adapter is up
                 # once it has checked its token.
-                await slack.wait_for(lambda: slack.calls_of("auth.test"), timeout=30)
-                async with SignedSender(bot.events_url) as sender:
-                    yield _Stack(slack, bot, sender)
-                if (code := await bot.stop()) not in (0, None):
-                    print(f"  the bot exited with {code}; its log ends:\n{bot.log_tail()}")
+                await slack.wait_for(lambda: len(slack.calls_of("auth.test")) >= replicas, timeout=30)
+                yield _Stack(slack, bots, senders)
+                for bot in bots:
+                    if (code := await bot.stop()) not in (0, None):
+                        print(f"  a bot exited with {code}; its log ends:\n{bot.log_tail()}")
 
 
 async def burst(stack: _Stack, mentions: int, number: int) -> dict[str, Any]:
     """Send one burst (channels and users of its own) and wait until all are answered."""
     first_call = len(stack.slack.calls)
-    cpu_before, fakes_cpu_before = stack.bot.cpu_seconds(), time.process_time()
+    cpu_before, fakes_cpu_before = stack.cpu_seconds(), time.process_time()
     started = time.monotonic()
-    sent = await asyncio.gather(*(stack.sender.event(_mention(number, i)) for i in range(mentions)))
+    senders = stack.senders
+    sent = await asyncio.gather(*(senders[i % len(senders)].event(_mention(number, i)) for i in range(mentions)))
     answered = _AnswerTimes(stack.slack, first_call)
     try:
         await stack.slack.wait_for(lambda: answered.scan() >= mentions, timeout=_ANSWER_TIMEOUT)
     except TimeoutError:
-        print(f"  timed out: {len(answered.at)} of {mentions} answered; bot log:\n{stack.bot.log_tail()}")
+        print(f"  timed out: {len(answered.at)} of {mentions} answered; bot logs:\n{stack.log_tails()}")
     wall = time.monotonic() - started
-    cpu = stack.bot.cpu_seconds() - cpu_before
+    cpu = stack.cpu_seconds() - cpu_before
     fakes_cpu = time.process_time() - fakes_cpu_before
     api_calls = len(stack.slack.calls) - first_call
     return _figures(sent, answered.at, started, wall, api_calls, cpu) | {"fakes_cpu_s": fakes_cpu}
@@ -141,7 +165,7 @@ def _print(title: str, figures: dict[str, Any]) -> None:
 
 
 async def _scenario(args: argparse.Namespace, delay: float, model: str) -> None:
-    async with _stack(delay) as stack:
+    async with _stack(delay, args.database_url, args.replicas) as stack:
         profile = args.profile / f"bot-{delay:g}s.txt" if args.profile else None
         async with py_spy(stack.bot.pid, profile) if profile else contextlib.nullcontext():
             for number in range(args.bursts):
@@ -153,8 +177,33 @@ async def _scenario(args: argparse.Namespace, delay: float, model: str) -> None:
 async def _run(args: argparse.Namespace) -> None:
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
+    where = f"{args.replicas} replica(s) on {'PostgreSQL' if args.database_url else 'SQLite'}"
+    print(f"bots: {where}")
     await _scenario(args, args.delay, f"model {args.delay} s")
     await _scenario(args, 0.0, "instant model")
+
+
+def _with_database(args: argparse.Namespace) -> None:
+    if args.replicas > 1 and not (args.database_url or args.postgres):
+        raise SystemExit("--replicas needs PostgreSQL: --database-url or --postgres")
+    if not args.postgres:
+        _run_loop(args)
+        return
+    from tests.postgres import start_server  # the tests' embedded server
+
+    server = start_server()
+    try:
+        args.database_url = asyncio.run(server.create_database())
+        _run_loop(args)
+    finally:
+        server.stop()
+
+
+def _run_loop(args: argparse.Namespace) -> None:
+    # The fakes and the sender stand in for Slack's and the model's servers: on the bot's
+    # own loop (uvloop) they answer fast enough to measure the bot, not themselves.
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        runner.run(_run(args))
 
 
 def main() -> None:
@@ -163,10 +212,10 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.9, help="seconds the model takes per answer")
     parser.add_argument("--bursts", type=int, default=1, help="bursts per scenario, on the same bot")
     parser.add_argument("--profile", type=Path, metavar="DIR", help="sample the bot with py-spy into DIR")
-    # The fakes and the sender stand in for Slack's and the model's servers: on the bot's
-    # own loop (uvloop) they answer fast enough to measure the bot, not themselves.
-    with asyncio.Runner(loop_factory=new_event_loop) as runner:
-        runner.run(_run(parser.parse_args()))
+    parser.add_argument("--database-url", help="the bots' DATABASE_URL (default: a SQLite file each)")
+    parser.add_argument("--postgres", action="store_true", help="a throwaway embedded PostgreSQL server")
+    parser.add_argument("--replicas", type=int, default=1, help="bots on the same database")
+    _with_database(parser.parse_args())
 
 
 if __name__ == "__main__":

@@ -64,10 +64,16 @@ def engine_config(settings: Settings) -> EngineConfig:
 
 
 @asynccontextmanager
-async def running_engine(settings: Settings) -> AsyncIterator[Engine]:
-    """An engine with its store open and its model client ready; both closed on exit."""
+async def running_engine(settings: Settings, *, single_writer: bool = True) -> AsyncIterator[Engine]:
+    """An engine with its store open and its model client ready; both closed on exit.
+
+    ``single_writer`` (``chatwright run``): this process must be the database's only
+    writer, which lets the store cache what every message reads; on SQLite a second one
+    is refused (``DatabaseInUse``). False for a process that may share the database
+    with a running bot (``chatwright console``): its store reads the file every time.
+    """
     presets = load_presets(persona_directories(settings))
-    store = open_store(settings.database_url)
+    store = open_store(settings.database_url, single_writer=single_writer, pool_size=settings.database_pool_size)
     await store.open()
     try:
         # The chat API's bytes go through aiohttp: httpx's pool is slow under many answers at once.

@@ -23,6 +23,7 @@ def discord_config(settings: Settings, **tuning: Any) -> DiscordConfig:
         api_url=settings.discord_api_url,
         gateway_url=settings.discord_gateway_url,
         shard_count=settings.discord_shard_count,
+        shard_ids=settings.discord_shard_ids,
         admin_user_ids=listed_admins(settings.admin_user_ids, "discord"),
         **{"shutdown_grace": settings.shutdown_grace_seconds, **tuning},
     )

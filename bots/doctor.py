@@ -9,7 +9,8 @@ from bots.app import build_model, persona_directories
 from bots.settings import Settings
 from core.errors import ChatwrightError
 from core.personas import load_presets
-from core.store import open_store
+from core.store import PostgresStore, open_store, redacted_url
+from core.store.postgres_migrations import SCHEMA_VERSION
 from core.tokens import EstimatingCounter, default_counter
 
 __all__ = ["Check", "run_checks"]
@@ -36,13 +37,32 @@ async def run_checks(settings: Settings) -> list[Check]:
 
 
 async def _database(settings: Settings) -> Check:
+    # Only through redacted_url, here and in every message: the URL may hold a password.
     try:
         store = open_store(settings.database_url)
+        if isinstance(store, PostgresStore):
+            return await _postgres(store)
         await store.open()
         await store.aclose()
     except ChatwrightError as exc:
         return Check("database", "fail", f"{exc} (check DATABASE_URL)")
-    return Check("database", "ok", f"opened {settings.database_url}")
+    return Check("database", "ok", f"opened {redacted_url(settings.database_url)}")
+
+
+async def _postgres(store: PostgresStore) -> Check:
+    """Connect and read the schema version, migrating nothing: the replicas migrate
+    when they start, and a doctor run must not race them."""
+    found = await store.probe()
+    reached = f"reached PostgreSQL {found.server_version} at {store.url}"
+    if found.schema_version > SCHEMA_VERSION:
+        return Check("database", "fail",
+                     f"{reached}, but its schema version {found.schema_version} is newer than "
+                     f"the {SCHEMA_VERSION} this chatwright knows: upgrade chatwright")
+    if found.schema_version < SCHEMA_VERSION:
+        return Check("database", "ok",
+                     f"{reached}; schema version {found.schema_version} will be migrated "
+                     f"to {SCHEMA_VERSION} at start")
+    return Check("database", "ok", f"{reached}; schema version {SCHEMA_VERSION} (current)")
 
 
 async def _chat_api(settings: Settings) -> Check:

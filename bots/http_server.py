@@ -1,9 +1,16 @@
-"""The bot's HTTP server: ``/healthz``, ``/metrics`` and any adapter routes (``/slack/events``)."""
+"""The bot's HTTP server: ``/healthz``, ``/readyz``, ``/metrics`` and any adapter routes
+(``/slack/events``).
+
+``/healthz`` is liveness: 200 while the process serves. ``/readyz`` is readiness: 200 only
+between ``mark_ready()`` and ``mark_draining()``, so that a load balancer sends events to
+a replica once its adapters run and stops before they drain on shutdown.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import Literal
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
@@ -11,6 +18,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 __all__ = ["HttpServer"]
 
 log = logging.getLogger(__name__)
+
+Readiness = Literal["starting", "ready", "draining"]
 
 
 class HttpServer:
@@ -20,9 +29,24 @@ class HttpServer:
         self._host = host
         self._port = port
         self._app = web.Application(client_max_size=1024 * 1024)
-        self._app.add_routes([web.get("/healthz", _healthz), web.get("/metrics", _metrics), *routes])
+        self._app.add_routes([
+            web.get("/healthz", _healthz), web.get("/readyz", self._readyz), web.get("/metrics", _metrics), *routes,
+        ])
         self._runner: web.AppRunner | None = None
         self.port = port
+        self.readiness: Readiness = "starting"
+
+    def mark_ready(self) -> None:
+        # Draining is final: a late "ready" must not call traffic back to a stopping process.
+        if self.readiness == "starting":
+            self.readiness = "ready"
+
+    def mark_draining(self) -> None:
+        self.readiness = "draining"
+
+    async def _readyz(self, _: web.Request) -> web.Response:
+        status = 200 if self.readiness == "ready" else 503
+        return web.json_response({"status": self.readiness}, status=status)
 
     async def start(self) -> None:
         self._runner = web.AppRunner(self._app, access_log=None)

@@ -38,7 +38,8 @@ class Bot:
 
     ``async with Bot(settings) as bot:`` starts it all and stops it all on exit. An
     adapter that fails to connect is reported and left out; if none connects, entering
-    raises ``ConfigurationError``.
+    raises ``ConfigurationError``. ``/readyz`` answers 200 once the adapters run, and 503
+    again from ``begin_draining()`` (or the exit) on, before the adapters drain.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -48,6 +49,7 @@ class Bot:
         self._stack = AsyncExitStack()
         self.adapters: list[Adapter] = []
         self.http_port = 0
+        self._server: HttpServer | None = None
 
     async def __aenter__(self) -> Bot:
         try:
@@ -58,7 +60,14 @@ class Bot:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        self.begin_draining()
         await self._stack.aclose()
+
+    def begin_draining(self) -> None:
+        """Answer ``/readyz`` with 503 from now on, so that load balancers send new events
+        to other replicas while this one finishes its answers."""
+        if self._server is not None:
+            self._server.mark_draining()
 
     async def _start(self) -> None:
         settings = self._settings
@@ -67,22 +76,24 @@ class Bot:
         server = HttpServer(settings.http_host, settings.http_port, routes)
         await server.start()
         self._stack.push_async_callback(server.stop)
-        self.http_port = server.port
+        self._server, self.http_port = server, server.port
         pruner = asyncio.create_task(_prune_events(engine), name="prune-events")
         self._stack.callback(pruner.cancel)
         self.adapters = await start_adapters(adapters)
         self._stack.push_async_callback(_stop_all, self.adapters)
         if not self.adapters:
             raise ConfigurationError("no platform could connect; see the errors above")
+        server.mark_ready()
 
 
 async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run until ``stop`` is set (or SIGINT/SIGTERM)."""
-    async with Bot(settings):
+    async with Bot(settings) as bot:
         frozen = tune_collector()
         log.info("running on the %s event loop (%d startup objects left out of garbage collection)",
                  loop_name(asyncio.get_running_loop()), frozen)
         await (stop or _stop_on_signals()).wait()
+        bot.begin_draining()
         log.info("stopping: no new events; answers in flight get up to %.0f s (SHUTDOWN_GRACE_SECONDS)",
                  settings.shutdown_grace_seconds)
 

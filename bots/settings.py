@@ -6,9 +6,11 @@ Secrets are ``SecretStr`` so that printing or logging settings never shows them.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from typing_extensions import Annotated
 
@@ -52,6 +54,8 @@ class Settings(BaseSettings):
 
     # -- storage --------------------------------------------------------------------------
     database_url: str = "sqlite:///data/chatwright.db"
+    # Connections one process may hold at once on PostgreSQL (SQLite uses one).
+    database_pool_size: int = Field(10, ge=1, le=100)
 
     # -- answers across restarts (see README: "Every question answered once") -------------
     # A process that stops renewing (crashed) holds its answers this long at most.
@@ -76,6 +80,8 @@ class Settings(BaseSettings):
     discord_api_url: str | None = None
     discord_gateway_url: str | None = None
     discord_shard_count: int | None = Field(None, ge=1)
+    # The shards this process runs (of DISCORD_SHARD_COUNT), so that processes split the guilds.
+    discord_shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None
 
     # -- HTTP server and operations -------------------------------------------------------
     http_host: str = "0.0.0.0"
@@ -90,6 +96,29 @@ class Settings(BaseSettings):
             return frozenset(part.strip() for part in value.split(",") if part.strip())
         return value
 
+    @field_validator("discord_shard_ids", mode="before")
+    @classmethod
+    def _split_shard_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip()) or None
+        return value
+
+    @field_validator("discord_shard_ids")
+    @classmethod
+    def _shard_ids_within_count(cls, ids: tuple[int, ...] | None, info: ValidationInfo) -> tuple[int, ...] | None:
+        if ids is None:
+            return None
+        # Fields are checked in order, so a valid DISCORD_SHARD_COUNT is already in ``data``.
+        count = info.data.get("discord_shard_count")
+        if count is None:
+            raise PydanticCustomError("shard_ids", "needs DISCORD_SHARD_COUNT, the number of shards over all processes")
+        if len(set(ids)) != len(ids) or not all(0 <= i < count for i in ids):
+            raise PydanticCustomError(
+                "shard_ids", "ids must be distinct, from 0 to {last} for DISCORD_SHARD_COUNT={count}; got {ids}",
+                {"last": count - 1, "count": count, "ids": ",".join(map(str, ids))},
+            )
+        return ids
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: object) -> object:
@@ -99,7 +128,10 @@ class Settings(BaseSettings):
         """The plain values of every secret that is set, for masking in logs."""
         secrets = (self.openai_api_key, self.slack_bot_token, self.slack_app_token,
                    self.slack_signing_secret, self.discord_token)
-        return [s.get_secret_value() for s in secrets if s is not None]
+        values = [s.get_secret_value() for s in secrets if s is not None]
+        # The database password lives inside DATABASE_URL; a driver may echo it.
+        password = _url_password(self.database_url)
+        return values + [password] if password else values
 
     @property
     def slack_configured(self) -> bool:
@@ -108,6 +140,13 @@ class Settings(BaseSettings):
     @property
     def discord_configured(self) -> bool:
         return self.discord_token is not None
+
+
+def _url_password(url: str) -> str:
+    try:
+        return unquote(urlsplit(url).password or "")
+    except ValueError:  # a malformed URL: open_store says what is wrong with it
+        return ""
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -48,6 +48,9 @@ class AnswerLedger:
         self.owner = owner or new_owner_id()
         self._held: set[AnswerKey] = set()
         self._renewer: asyncio.Task[None] | None = None
+        # Set (and replaced) whenever an answer of this process ends: waiters for their
+        # turn wake at once instead of at their next look.
+        self._ended = asyncio.Event()
 
     @property
     def held(self) -> frozenset[AnswerKey]:
@@ -82,12 +85,38 @@ class AnswerLedger:
             return await self._store.finish_answer(key, self.owner, state, delivery)
         finally:
             self._held.discard(key)
+            self._announce_end()
 
     async def release(self, keys: list[AnswerKey]) -> int:
         """Let go of ``keys`` now, unfinished: the next look (a restart) takes them at once."""
         for key in keys:
             self._held.discard(key)
         return await self._store.release_answers(keys, self.owner) if keys else 0
+
+    async def wait_turn(self, key: AnswerKey, patience: float) -> bool:
+        """Wait while an answer of the same conversation claimed earlier (by any
+        process) is unfinished; False if that took over ``patience`` seconds and the
+        answer goes ahead anyway (the earlier one is stuck: lost with its platform, say).
+
+        Answers of this process wake it as they end; another process's are seen at the
+        next look, at most a second apart.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + patience
+        pause = 0.02
+        while await self._store.earlier_unfinished(key):
+            if loop.time() >= deadline:
+                return False
+            ended = self._ended
+            try:
+                await asyncio.wait_for(ended.wait(), pause)
+            except TimeoutError:
+                pause = min(pause * 2, 1.0)
+        return True
+
+    def _announce_end(self) -> None:
+        ended, self._ended = self._ended, asyncio.Event()
+        ended.set()
 
     def forget(self, key: AnswerKey) -> None:
         """Stop renewing ``key`` without touching its record (its lease will run out)."""

@@ -43,6 +43,9 @@ GAVE_UP_TEXT = "I couldn't finish answering this after several tries. Please ask
 _RESUME_BATCH = 20
 # The resumer looks at most this many seconds apart (less with short leases).
 _MAX_RESUME_INTERVAL = 10.0
+# How long an answer waits for an earlier one of its conversation, in leases: long
+# enough for a crashed holder's lease to run out and its answer to be resumed.
+_TURN_PATIENCE_LEASES = 3
 
 
 @dataclass(slots=True)
@@ -208,6 +211,7 @@ class AnswerPipeline:
         refusal = self._give_up_reason(job)
         if refusal:
             return renderer.failure_parts("", refusal), "failed"
+        await self._wait_turn(job)
         reply = self._engine.reply(job.message, resumed=job.resumed)
         try:
             async with reply:
@@ -221,6 +225,14 @@ class AnswerPipeline:
         except Exception as exc:  # noqa: BLE001 - every failure becomes a friendly message
             await renderer.settle()
             return renderer.failure_parts(reply.text, user_message(exc)), "failed"
+
+    async def _wait_turn(self, job: _Job) -> None:
+        """The answers of one conversation are written in the order they were claimed,
+        whichever process took them, so each sees the ones before it."""
+        patience = _TURN_PATIENCE_LEASES * self._ledger.policy.lease_seconds
+        if not await self._ledger.wait_turn(job.key, patience):
+            log.warning("%s event %s: an earlier answer of its conversation is still unfinished "
+                        "after %.0f s; answering anyway", self._platform, job.message.event_id, patience)
 
     def _give_up_reason(self, job: _Job) -> str:
         if not job.resumed:

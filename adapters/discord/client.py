@@ -43,7 +43,11 @@ class ChatwrightClient(_SyncsCommands, discord.Client):
 
 
 class ShardedChatwrightClient(_SyncsCommands, discord.AutoShardedClient):
-    pass
+    async def launch_shard(self, gateway: Any, shard_id: int, *, initial: bool = False) -> None:
+        # discord.py retries a shard that failed to connect forever, even after close():
+        # a stop while shards were still connecting would then never return.
+        if not self.is_closed():
+            await super().launch_shard(gateway, shard_id, initial=initial)
 
 
 def build_client(config: DiscordConfig) -> ChatwrightClient | ShardedChatwrightClient:
@@ -55,8 +59,9 @@ def build_client(config: DiscordConfig) -> ChatwrightClient | ShardedChatwrightC
         "guild_ready_timeout": config.guild_ready_timeout,
     }
     if config.shard_count:
+        shard_ids = list(config.shard_ids) if config.shard_ids else None
         client: ChatwrightClient | ShardedChatwrightClient = ShardedChatwrightClient(
-            shard_count=config.shard_count, **options
+            shard_count=config.shard_count, shard_ids=shard_ids, **options
         )
     else:
         client = ChatwrightClient(**options)

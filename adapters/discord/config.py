@@ -19,6 +19,8 @@ class DiscordConfig:
     gateway_url: str | None = None
     # Set → ``AutoShardedClient`` with this many shards.
     shard_count: int | None = None
+    # Of those, the ones this process runs (None: all); needs ``shard_count``.
+    shard_ids: tuple[int, ...] | None = None
     # Discord user ids allowed to change personas anywhere, besides the servers' own admins.
     admin_user_ids: frozenset[str] = frozenset()
     # At most one edit per interval while a reply streams (Discord's limit is ~5 per 5 s).

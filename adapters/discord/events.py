@@ -4,6 +4,12 @@ Without the privileged ``message_content`` intent Discord still delivers the con
 DMs and of messages that mention the bot. A reply to the bot mentions it too, unless the
 user switched the reply's ping off: then the content arrives empty and there is nothing
 to answer, and ``to_incoming`` returns None (the adapter logs why).
+
+Odd payloads are read as cautiously: discord.py fills in what the gateway sent, and a
+message may come without content, with a type added after this code was written, from a
+webhook or a member the bot has no data about (an author without guild permissions), or
+replying to a deleted message. Such a message is not answered, or answered by someone
+who is not an admin; these functions return False or None for it, and never raise.
 """
 
 from __future__ import annotations
@@ -40,26 +46,28 @@ def conversation_of(guild_id: int | None, channel_id: int) -> ConversationRef:
 
 def mentions_user(message: Any, user_id: int) -> bool:
     # ``ClientUser.mentioned_in`` also says yes to @everyone, which must not wake the bot.
-    return any(user.id == user_id for user in message.mentions)
+    return any(getattr(user, "id", None) == user_id for user in getattr(message, "mentions", None) or ())
 
 
 def is_reply_to(message: Any, user_id: int) -> bool:
     """Whether ``message`` replies to a message written by ``user_id``."""
-    reference = message.reference
+    reference = getattr(message, "reference", None)
     if reference is None:
         return False
-    replied = reference.resolved or reference.cached_message
+    # A deleted message resolves to a stand-in without an author.
+    replied = getattr(reference, "resolved", None) or getattr(reference, "cached_message", None)
     author = getattr(replied, "author", None)
-    return author is not None and author.id == user_id
+    return author is not None and getattr(author, "id", None) == user_id
 
 
 def should_answer(message: Any, bot_id: int) -> bool:
     """DMs always; in servers, mentions of the bot and replies to it. Never bots or system."""
-    if message.author.bot or message.author.id == bot_id:
+    author = getattr(message, "author", None)
+    if getattr(author, "id", None) in (None, bot_id) or getattr(author, "bot", True):
         return False
-    if message.type not in _USER_MESSAGE_TYPES:
+    if getattr(message, "type", None) not in _USER_MESSAGE_TYPES:
         return False
-    if message.guild is None:
+    if getattr(message, "guild", None) is None:
         return True
     return mentions_user(message, bot_id) or is_reply_to(message, bot_id)
 
@@ -73,17 +81,35 @@ def to_incoming(message: Any, bot_id: int, admin_ids: Set[str]) -> IncomingMessa
     """The message for core, or None when the bot should stay silent."""
     if not should_answer(message, bot_id):
         return None
-    text = strip_mention(message.content, bot_id)
-    if not text:
+    content = getattr(message, "content", None)
+    text = strip_mention(content, bot_id) if isinstance(content, str) else ""
+    channel_id = getattr(getattr(message, "channel", None), "id", None)
+    message_id = getattr(message, "id", None)
+    if not text or channel_id is None or message_id is None:
         return None
-    guild_id = message.guild.id if message.guild is not None else None
-    permissions = getattr(message.author, "guild_permissions", None) if guild_id else None
+    guild = message.guild
+    guild_id = getattr(guild, "id", None) if guild is not None else None
+    if guild is not None and guild_id is None:
+        return None  # a server message without its server: nowhere to keep the conversation
+    author = message.author
     return IncomingMessage(
-        conversation=conversation_of(guild_id, message.channel.id),
-        user_id=str(message.author.id),
-        user_name=message.author.display_name,
+        conversation=conversation_of(guild_id, channel_id),
+        user_id=str(author.id),
+        user_name=_display_name(author),
         text=text,
         is_dm=guild_id is None,
-        is_admin=is_admin(message.author.id, permissions, admin_ids),
-        event_id=str(message.id),
+        is_admin=is_admin(author.id, _guild_permissions(author) if guild_id else None, admin_ids),
+        event_id=str(message_id),
     )
+
+
+def _display_name(author: Any) -> str:
+    name = getattr(author, "display_name", None)
+    return name if isinstance(name, str) and name else str(author.id)
+
+
+def _guild_permissions(author: Any) -> discord.Permissions | None:
+    """The member's permissions; None for an author the bot has no member data about
+    (a webhook, or a member not in its cache): never an admin by permission."""
+    permissions = getattr(author, "guild_permissions", None)
+    return permissions if isinstance(permissions, discord.Permissions) else None

@@ -139,24 +139,23 @@ def _parsed(request: web.Request, text: str) -> AsyncBoltRequest | str:
     body = parsed.body
     if not isinstance(body, dict):
         return "body is not an object"
-    if _too_deep(body, text):
+    if _too_deep(body):
         return f"body nests deeper than {MAX_DEPTH}"
     if body.get("type") == "event_callback" and not isinstance(body.get("event"), dict):
         return "event is not an object"
     return parsed
 
 
-def _too_deep(body: dict[str, object], text: str) -> bool:
-    # Each level needs a bracket: with few of them there is nothing to walk.
-    if text.count("{") + text.count("[") <= MAX_DEPTH:
-        return False
-    stack: list[tuple[object, int]] = [(body, 1)]
+def _too_deep(body: dict[str, object]) -> bool:
+    """Whether objects and arrays nest deeper than ``MAX_DEPTH`` (walked, not recursed)."""
+    stack: list[tuple[dict[str, object] | list[object], int]] = [(body, 1)]
     while stack:
         value, depth = stack.pop()
-        children = value.values() if isinstance(value, dict) else value
         if depth > MAX_DEPTH:
             return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))  # type: ignore[union-attr]
+        for child in value.values() if isinstance(value, dict) else value:
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
     return False
 
 

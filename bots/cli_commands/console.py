@@ -32,7 +32,10 @@ async def run(args: argparse.Namespace) -> int:
         is_admin=not args.no_admin,
         interactive=sys.stdin.isatty(),
     )
-    async with running_engine(settings) as engine:
+    # Not the single writer: a console may run beside `chatwright run` on the same
+    # database. Its conversations and personas are its own channel's, so the bot's
+    # caches never hold what it writes, and its own store reads the file every time.
+    async with running_engine(settings, single_writer=False) as engine:
         if config.interactive:
             print("chatwright console — /help for commands, /quit or Ctrl-D to leave.")
         await ConsoleAdapter(engine, config).run()

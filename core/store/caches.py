@@ -1,9 +1,8 @@
 """In-memory caches for a store that is the only writer of its database.
 
-``SQLiteStore`` keeps what every message reads (the conversation's newest turns, the
-channel's persona and usage) here, so a message costs only its two writes. The rule that
-keeps them right: a cache changes only together with the database, under the store's
-connection lock, after the statement that made the change true has committed.
+``CachedStore`` (``core/store/cached.py``) keeps what every message reads (the
+conversation's newest turns, the channel's persona and usage) here, so that a message
+costs only its two writes; it says when each may change. These classes only hold.
 """
 
 from __future__ import annotations
@@ -109,12 +108,25 @@ class RecentTurns:
         self._evict()
 
     def added(self, conversation: ConversationRef, turn: Turn) -> None:
-        """A turn was committed; a conversation not held here stays not held."""
+        """A turn was committed; a conversation not held here stays not held.
+
+        Turns committed together may be reported in any order: each goes where its id
+        puts it (ids grow with commits), and one reported twice is held once.
+        """
         window = self._windows.get(conversation)
         if window is None:
             return
-        window.turns.append(turn)
-        window.ids.append(turn.id)
+        if not window.ids or turn.id > window.ids[-1]:
+            window.turns.append(turn)
+            window.ids.append(turn.id)
+        else:
+            at = bisect_left(window.ids, turn.id)
+            if at < len(window.ids) and window.ids[at] == turn.id:
+                return
+            if at == 0 and not window.complete:
+                return  # older than the window, which is not the whole conversation
+            window.turns.insert(at, turn)
+            window.ids.insert(at, turn.id)
         self._held += 1
         if len(window.turns) > self.depth:
             del window.turns[0], window.ids[0]

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from types import TracebackType
-from typing import Self
+
 
 from core.answers import AnswerKey, AnswerRecord, AnswerState, Delivery, Route
 from core.errors import StoreError
+from core.store.lifecycle import OpenedInContext
 from core.types import (
     ChannelRef,
     ConversationRef,
@@ -45,7 +45,7 @@ class _StoredAnswer:
     updated_at: datetime
 
 
-class InMemoryStore:
+class InMemoryStore(OpenedInContext):
     def __init__(self, *, clock: Clock = _utc_now) -> None:
         self._clock = clock
         self._state = "new"
@@ -68,18 +68,6 @@ class InMemoryStore:
 
     async def aclose(self) -> None:
         self._state = "closed"
-
-    async def __aenter__(self) -> Self:
-        await self.open()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # -- turns -------------------------------------------------------------------------
     async def add_turn(self, conversation: ConversationRef, turn: NewTurn) -> Turn:
@@ -219,6 +207,20 @@ class InMemoryStore:
             raise ValueError(f"an answer finishes delivered or failed, not {state!r}")
         self._check_open()
         return self._update_held(key, owner, state, delivery)
+
+    async def earlier_unfinished(self, key: AnswerKey) -> bool:
+        self._check_open()
+        mine = self._answers.get(key)
+        if mine is None:
+            return False
+        # Dicts keep insertion order, and a record is inserted when it is claimed.
+        for other_key, other in self._answers.items():
+            if other_key == key:
+                return False
+            record = other.record
+            if record.state == "answering" and record.conversation == mine.record.conversation:
+                return True
+        return False
 
     async def get_answer(self, key: AnswerKey) -> AnswerRecord | None:
         self._check_open()

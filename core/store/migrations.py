@@ -163,6 +163,12 @@ _ANSWER_RECORDS = (
     CREATE INDEX answers_finished ON answers (updated_at)
     WHERE state != 'answering'
     """,
+    # "Is an earlier answer of this conversation still being written?" reads only the
+    # answers in flight of one conversation (rowid, the claim order, ends every entry).
+    """
+    CREATE INDEX answers_in_flight ON answers (platform, workspace, channel, thread)
+    WHERE state = 'answering'
+    """,
 )
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (

@@ -133,6 +133,13 @@ class Store(Protocol):
         written) if ``owner`` no longer holds it or it is finished already."""
         ...
 
+    async def earlier_unfinished(self, key: AnswerKey) -> bool:
+        """Whether an answer of the same conversation that was claimed before this one
+        (in claim order, across every process) is still answering. A process waits while
+        it is, so that the answers of one conversation are written one after the other,
+        each seeing the ones before it. False for an unknown key."""
+        ...
+
     async def get_answer(self, key: AnswerKey) -> AnswerRecord | None:
         """The record as stored, whatever its state (for tests and operators)."""
         ...

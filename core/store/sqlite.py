@@ -1,4 +1,4 @@
-"""``SQLiteStore``: the embedded default ``Store``, on one long-lived aiosqlite connection.
+"""``SQLiteStore``: the ``Store`` on a SQLite file, on one long-lived aiosqlite connection.
 
 aiosqlite runs the connection's statements one at a time on its own thread, but a
 transaction spans several awaits: without a lock, another task's statement would land
@@ -8,19 +8,18 @@ statements; an operation of several writes also holds a ``BEGIN IMMEDIATE`` tran
 Every await on aiosqlite is a round-trip to that thread (two context switches, ~100 us on
 one core), and round-trips, not SQL, are most of what an operation costs. So:
 
-- a message's reads (its conversation's newest turns, the channel's persona and usage)
-  come from caches (``core/store/caches.py``), kept in step with every write made here;
-  every persona is read at open (when they fit), so a channel without one costs no trip;
-- its writes are single statements in autocommit: storing a turn is one INSERT, and a
+- writes are single statements in autocommit: storing a turn is one INSERT, and a
   reply's usage is counted by a trigger in that same INSERT;
 - turns stored while another write is in flight share the next multi-row INSERT
   (``core/store/batcher.py``), so a busy bot spends one trip for many messages;
-  so do new conversations' rows, event and answer claims (a burst of new Slack threads)
-  and finished answers.
+  so do new conversations' rows, event and answer claims (a burst of new Slack threads),
+  finished answers, and reads of history (each reader still gets what the file holds).
 
-The caches assume this store is the only writer of its conversations and personas:
-the SQLite default is for one bot process (scale out on a server database). Event
-claims and answer records are never cached: they hold across processes and restarts.
+Every read goes to the file, so any number of these stores, in any number of processes,
+see each other's writes. The one thing remembered is a conversation's row id, which
+never changes once committed (a conversation row is never deleted). What a bot reads on
+every message is cached by ``CachedStore`` (``core/store/cached.py``), wrapped around
+this store only where one writer is guaranteed (``core/store/single_writer.py``).
 
 Timestamps are stored as fixed-width ISO-8601 UTC text, which sorts as time does.
 """
@@ -38,8 +37,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from itertools import islice
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -53,9 +51,10 @@ from core.answers import (
     route_to_json,
 )
 from core.errors import StoreError
+from core.store.lifecycle import OpenedInContext
 from core.store import migrations
 from core.store.batcher import Batcher
-from core.store.caches import MISSING, LruCache, RecentTurns
+from core.store.caches import MISSING, LruCache
 from core.store.checkpoints import Checkpointer
 from core.types import (
     ChannelRef,
@@ -81,13 +80,9 @@ _NO_UPPER_BOUND = 2**63 - 1
 # small enough to keep memory flat for millions of turns.
 _SEED_BATCH = 20_000
 _MEMORY = ":memory:"
-# Entries of each per-channel or per-conversation cache; past this many the least
-# recently used are dropped (a miss costs a trip), so memory stays flat for any bot.
-_CACHE_SIZE = 100_000
-# Turns held by the recent-turns cache: up to ``_RECENT_DEPTH`` per conversation (more
-# than a 6,000-token context holds), ``_RECENT_CAPACITY`` in all (tens of MB at most).
-_RECENT_DEPTH = 256
-_RECENT_CAPACITY = 100_000
+# Conversation ids remembered; past this many the least recently used are dropped (a
+# miss costs a trip), so memory stays flat for any bot.
+_KNOWN_CONVERSATIONS = 100_000
 # Rows per multi-row statement: far below SQLite's 32,766 bound parameters (a turn has
 # 11, an answer record 18).
 _MAX_INSERT_ROWS = 200
@@ -121,8 +116,8 @@ _RECENT_TURNS = """
     ORDER BY id DESC
     LIMIT ?
 """
-# ``_RECENT_TURNS`` as one term of a UNION ALL that reads many conversations at once;
-# ``k`` tells the terms apart.
+# ``_RECENT_TURNS`` as one term of a UNION ALL that serves many reads at once; ``k``
+# tells the terms apart.
 _RECENT_TURNS_TERM = f"SELECT ? AS k, * FROM ({_RECENT_TURNS})"
 _FORGET = """
     DELETE FROM turns WHERE conversation_id = (
@@ -142,7 +137,7 @@ _GET_PERSONA = """
     SELECT system_prompt, name, description, model, temperature, max_tokens
     FROM personas WHERE platform = ? AND workspace = ? AND channel = ?
 """
-# Every persona, loaded at open when they fit in the cache (one more row tells).
+# Every persona, up to a limit (``all_personas``).
 _ALL_PERSONAS = """
     SELECT platform, workspace, channel, system_prompt, name, description, model,
            temperature, max_tokens
@@ -209,6 +204,15 @@ _CLAIM_ANSWERS = f"""
     RETURNING platform, event_id
 """
 _GET_ANSWER = f"SELECT {_RECORD_COLUMNS} FROM answers WHERE platform = ? AND event_id = ?"
+# rowid is the claim order: an answer's row is inserted when it is claimed.
+_EARLIER_UNFINISHED = """
+    SELECT EXISTS (
+        SELECT 1 FROM answers AS mine JOIN answers AS earlier
+            ON earlier.platform = mine.platform AND earlier.workspace = mine.workspace
+            AND earlier.channel = mine.channel AND earlier.thread = mine.thread
+        WHERE mine.platform = ? AND mine.event_id = ?
+            AND earlier.state = 'answering' AND earlier.rowid < mine.rowid)
+"""
 _TAKE_ANSWER = f"""
     UPDATE answers SET owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
     WHERE platform = ? AND event_id = ? AND state = 'answering' AND lease_until <= ?
@@ -262,12 +266,20 @@ def _utc_now() -> datetime:
 class _PendingTurn:
     """A turn waiting for its INSERT; a reply also carries the usage to count."""
 
-    conversation: ConversationRef
     conversation_id: int
     turn: NewTurn
     created_at: datetime
     usage_day: str | None = None
     usage: Usage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _HistoryRead:
+    """A ``recent_turns`` waiting for its SELECT: the newest ``limit`` below ``upper``."""
+
+    conversation: ConversationRef
+    upper: int
+    limit: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,7 +305,7 @@ class _Finish:
         return (*self.key, self.owner)
 
 
-class SQLiteStore:
+class SQLiteStore(OpenedInContext):
     """The ``Store`` on a SQLite file (or ``":memory:"``), created with its directory."""
 
     def __init__(
@@ -317,15 +329,11 @@ class SQLiteStore:
             self._claim_answers, _MAX_INSERT_ROWS)
         self._finishes: Batcher[_Finish, bool] = Batcher(
             self._finish_answers, _MAX_INSERT_ROWS)
-        self._windows: Batcher[ConversationRef, list[Turn]] = Batcher(
-            self._read_windows, _MAX_GROUPED_READS)
+        self._histories: Batcher[_HistoryRead, list[Turn]] = Batcher(
+            self._read_histories, _MAX_GROUPED_READS)
         # Only ids of committed rows: a conversation row is never deleted (``forget``
         # deletes its turns), so a committed id stays right whoever else writes the file.
-        self._conversation_ids: LruCache[ConversationRef, int] = LruCache(_CACHE_SIZE)
-        # Caches of what every message reads; see the module docstring for why they hold.
-        self._recent = RecentTurns(_RECENT_DEPTH, _RECENT_CAPACITY)
-        self._personas: LruCache[ChannelRef, Persona | None] = LruCache(_CACHE_SIZE)
-        self._usage: LruCache[ChannelRef, tuple[str, UsageTotals]] = LruCache(_CACHE_SIZE)
+        self._conversation_ids: LruCache[ConversationRef, int] = LruCache(_KNOWN_CONVERSATIONS)
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self._path!r})"
@@ -343,7 +351,6 @@ class SQLiteStore:
             if self._db is None:
                 db = await self._connect()
                 try:
-                    await self._load_personas(db)
                     if self._path != _MEMORY:
                         self._checkpointer = await self._start_checkpointer()
                 except BaseException:
@@ -353,36 +360,28 @@ class SQLiteStore:
 
     async def aclose(self) -> None:
         # What was already handed to the writers is stored before the connection closes.
-        for writer in (self._windows, self._new_conversations, self._claims,
-                       self._answer_claims, self._finishes, self._writer):
-            await writer.drain()
+        await self.drain()
         async with self._lock:
             db, self._db, self._closed = self._db, None, True
             checkpointer, self._checkpointer = self._checkpointer, None
-            self._forget_caches()
+            self._conversation_ids.clear()
             with _translated("closing the database"):
                 if checkpointer is not None:
                     await checkpointer.aclose()
                 if db is not None:
                     await db.close()
 
-    async def __aenter__(self) -> Self:
-        await self.open()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
+    async def drain(self) -> None:
+        """Wait until every write (and read) handed over so far has finished: a caller
+        cancelled while its turn waited for the shared INSERT does not stop the INSERT."""
+        for batcher in (self._histories, self._new_conversations, self._claims,
+                        self._answer_claims, self._finishes, self._writer):
+            await batcher.drain()
 
     # -- turns -------------------------------------------------------------------------
     async def add_turn(self, conversation: ConversationRef, turn: NewTurn) -> Turn:
         conversation_id = await self._conversation_id(conversation, "add_turn")
-        return await self._writer.submit(
-            _PendingTurn(conversation, conversation_id, turn, self._now()))
+        return await self._writer.submit(_PendingTurn(conversation_id, turn, self._now()))
 
     async def add_reply(
         self, conversation: ConversationRef, turn: NewTurn, usage: Usage, day: date
@@ -390,7 +389,7 @@ class SQLiteStore:
         # One INSERT: the trigger ``turns_count_usage`` counts the usage in it.
         conversation_id = await self._conversation_id(conversation, "add_reply")
         return await self._writer.submit(
-            _PendingTurn(conversation, conversation_id, turn, self._now(), day.isoformat(), usage))
+            _PendingTurn(conversation_id, turn, self._now(), day.isoformat(), usage))
 
     async def recent_turns(
         self, conversation: ConversationRef, limit: int, before_id: int | None = None
@@ -399,29 +398,13 @@ class SQLiteStore:
         if limit <= 0:
             return []
         self._open_db("recent_turns")
-        cached = self._recent.get(conversation, limit, before_id)
-        if cached is not None:
-            return cached
-        if before_id is None and limit <= self._recent.depth:
-            # A read from the top fills the cache with a whole window; the windows of
-            # conversations missed meanwhile (a burst of new threads) share one SELECT.
-            window = await self._windows.submit(conversation)
-            return window[-limit:]
-        # Older turns, or more than a window: read alone (from the top it fills the cache).
-        wanted = limit if before_id is not None else max(limit, self._recent.depth)
+        # Reads made meanwhile (a burst of new threads) share one SELECT.
         upper = _NO_UPPER_BOUND if before_id is None else before_id
-        params = (*_conversation_key(conversation), upper, wanted)
-        async with self._connection("recent_turns") as db:
-            rows = await db.execute_fetchall(_RECENT_TURNS, params)
-            turns = [_turn_from_row(row) for row in reversed(list(rows))]
-            if before_id is None:
-                self._recent.load(conversation, turns, complete=len(turns) < wanted)
-        return turns[-limit:]
+        return await self._histories.submit(_HistoryRead(conversation, upper, limit))
 
     async def forget(self, conversation: ConversationRef) -> int:
         async with self._connection("forget") as db:
-            deleted = (await db.execute(_FORGET, _conversation_key(conversation))).rowcount
-            self._recent.forgotten(conversation)
+            deleted: int = (await db.execute(_FORGET, _conversation_key(conversation))).rowcount
         return deleted
 
     async def seed_turns(self, conversation: ConversationRef, turns: Iterable[NewTurn]) -> None:
@@ -439,20 +422,21 @@ class SQLiteStore:
                 for batch in _batches(rows, _SEED_BATCH):
                     await db.executemany(_SEED_TURN, batch)
             self._conversation_ids.put(conversation, conversation_id)
-            self._recent.discard(conversation)
 
     # -- personas ----------------------------------------------------------------------
     async def get_persona(self, channel: ChannelRef) -> Persona | None:
-        self._open_db("get_persona")
-        cached = self._personas.get(channel)
-        if cached is not MISSING:
-            return cached  # type: ignore[return-value]  # MISSING was ruled out
-        if self._personas.complete:
-            return None  # every persona is held: this channel has none
         async with self._connection("get_persona") as db:
-            persona = await _select_persona(db, channel)
-            self._personas.put(channel, persona)
-        return persona
+            return await _select_persona(db, channel)
+
+    async def all_personas(self, limit: int) -> dict[ChannelRef, Persona] | None:
+        """Every persona stored, or None if there are more than ``limit`` (for a cache
+        that holds them all, so that a channel without one costs no read)."""
+        async with self._connection("all_personas") as db:
+            rows = await db.execute_fetchall(_ALL_PERSONAS, (limit + 1,))
+        if len(rows) > limit:
+            return None
+        return {ChannelRef(platform, workspace, channel): Persona(*persona)
+                for platform, workspace, channel, *persona in rows}
 
     async def set_persona(
         self,
@@ -468,7 +452,6 @@ class SQLiteStore:
                 await _write_persona(db, channel, persona, now)
                 change = PersonaChange(channel, actor_id, actor_name, before, persona, now)
                 await db.execute(_INSERT_AUDIT, _audit_row(change))
-            self._personas.put(channel, persona)
         return change
 
     async def persona_history(self, channel: ChannelRef, limit: int) -> list[PersonaChange]:
@@ -563,6 +546,11 @@ class SQLiteStore:
         self._open_db("finish_answer")
         return await self._finishes.submit(_Finish(key, owner, state, delivery.to_json()))
 
+    async def earlier_unfinished(self, key: AnswerKey) -> bool:
+        async with self._connection("earlier_unfinished") as db:
+            rows = await db.execute_fetchall(_EARLIER_UNFINISHED, key)
+        return bool(rows[0][0])
+
     async def get_answer(self, key: AnswerKey) -> AnswerRecord | None:
         async with self._connection("get_answer") as db:
             rows = await db.execute_fetchall(_GET_ANSWER, key)
@@ -584,19 +572,13 @@ class SQLiteStore:
 
     # -- usage -------------------------------------------------------------------------
     async def usage(self, channel: ChannelRef, day: date) -> UsageTotals:
-        self._open_db("usage")
         day_text = day.isoformat()
-        cached = self._usage.get(channel)
-        if cached is not MISSING and cached[0] == day_text:  # type: ignore[index]
-            return cached[1]  # type: ignore[index]
         params = (day_text, day_text, *_channel_key(channel))
         async with self._connection("usage") as db:
             rows = await db.execute_fetchall(_USAGE, params)
-            # An aggregate without GROUP BY always yields exactly one row.
-            ((today_in, today_out, total_in, total_out),) = rows
-            totals = UsageTotals(Usage(today_in, today_out), Usage(total_in, total_out))
-            self._usage.put(channel, (day_text, totals))
-        return totals
+        # An aggregate without GROUP BY always yields exactly one row.
+        ((today_in, today_out, total_in, total_out),) = rows
+        return UsageTotals(Usage(today_in, today_out), Usage(total_in, total_out))
 
     # -- helpers -----------------------------------------------------------------------
     def _now(self) -> datetime:
@@ -653,17 +635,6 @@ class SQLiteStore:
         async with _write_transaction(db):
             await migrations.apply(db)
 
-    async def _load_personas(self, db: aiosqlite.Connection) -> None:
-        """Hold every persona if they fit, so that no message waits to learn that its
-        channel has none (most have none, and a burst of new channels would each wait)."""
-        with _translated("reading the personas"):
-            rows = await db.execute_fetchall(_ALL_PERSONAS, (_CACHE_SIZE + 1,))
-        if len(rows) > _CACHE_SIZE:
-            return  # too many: each is read when first needed
-        for platform, workspace, channel, *persona in rows:
-            self._personas.put(ChannelRef(platform, workspace, channel), Persona(*persona))
-        self._personas.complete = True
-
     async def _start_checkpointer(self) -> Checkpointer:
         checkpointer = Checkpointer(
             self._path, every=_CHECKPOINT_EVERY, busy_timeout_ms=self._busy_timeout_ms)
@@ -709,24 +680,23 @@ class SQLiteStore:
             self._conversation_ids.put(conversation, ids[_conversation_key(conversation)])
         return [ids[_conversation_key(conversation)] for conversation in batch]
 
-    async def _read_windows(self, batch: list[ConversationRef]) -> list[list[Turn] | Exception]:
-        """``Batcher``'s reader: the newest turns of each conversation, one SELECT for all."""
+    async def _read_histories(self, batch: list[_HistoryRead]) -> list[list[Turn] | Exception]:
+        """``Batcher``'s reader: every read of the batch in one SELECT."""
         unique = list(dict.fromkeys(batch))
-        depth = self._recent.depth
-        params = [value for index, conversation in enumerate(unique)
-                  for value in (index, *_conversation_key(conversation),
-                                _NO_UPPER_BOUND, depth)]
+        params = [value for index, read in enumerate(unique)
+                  for value in (index, *_conversation_key(read.conversation), read.upper,
+                                read.limit)]
         sql = " UNION ALL ".join([_RECENT_TURNS_TERM] * len(unique))
-        windows: list[list[Turn]] = [[] for _ in unique]
+        histories: list[list[Turn]] = [[] for _ in unique]
         async with self._connection("recent_turns") as db:
-            for index, *row in await db.execute_fetchall(sql, params):
-                windows[index].append(_turn_from_row(row))
-            # Under the lock, as every cache change is: no write lands in between.
-            for conversation, window in zip(unique, windows, strict=True):
-                window.sort(key=lambda turn: turn.id)  # oldest first
-                self._recent.load(conversation, window, complete=len(window) < depth)
-        by_conversation = dict(zip(unique, windows, strict=True))
-        return [by_conversation[conversation] for conversation in batch]
+            rows = await db.execute_fetchall(sql, params)
+        for index, *row in rows:
+            histories[index].append(_turn_from_row(row))
+        for history in histories:
+            history.sort(key=lambda turn: turn.id)  # oldest first
+        by_read = dict(zip(unique, histories, strict=True))
+        # Repeats of a read share its list: copies, so that no caller changes another's.
+        return [list(by_read[read]) for read in batch]
 
     async def _claim_events(self, batch: list[tuple[str, str]]) -> list[bool | Exception]:
         """``Batcher``'s writer for event claims: one statement for the batch."""
@@ -760,7 +730,7 @@ class SQLiteStore:
             return results
 
     async def _insert(self, batch: list[_PendingTurn]) -> list[Turn]:
-        """One INSERT for the batch (call with ``_lock`` held); caches follow the commit."""
+        """One INSERT for the batch (call with ``_lock`` held)."""
         db = self._open_db("add_turn")
         params = [value for pending in batch for value in _pending_row(pending)]
         with _translated("storing a turn"):
@@ -769,25 +739,9 @@ class SQLiteStore:
         # Rows of a multi-row VALUES are inserted in order, and AUTOINCREMENT ids only
         # grow; RETURNING's own order is unspecified, hence the sort.
         ids = sorted(turn_id for (turn_id,) in rows)
-        stored = []
-        for pending, turn_id in zip(batch, ids, strict=True):
-            turn = pending.turn
-            stored_turn = Turn(turn_id, turn.role, turn.content, turn.tokens,
-                               turn.author_id, turn.author_name, pending.created_at)
-            self._recent.added(pending.conversation, stored_turn)
-            if pending.usage is not None and pending.usage_day is not None:
-                self._count_usage(pending.conversation.channel_ref, pending.usage_day,
-                                  pending.usage)
-            stored.append(stored_turn)
-        return stored
-
-    def _count_usage(self, channel: ChannelRef, day: str, usage: Usage) -> None:
-        cached = self._usage.get(channel)
-        if cached is MISSING:
-            return
-        cached_day, totals = cached  # type: ignore[misc]  # MISSING was ruled out
-        today = _plus(totals.today, usage) if cached_day == day else totals.today
-        self._usage.put(channel, (cached_day, UsageTotals(today, _plus(totals.total, usage))))
+        return [Turn(turn_id, pending.turn.role, pending.turn.content, pending.turn.tokens,
+                     pending.turn.author_id, pending.turn.author_name, pending.created_at)
+                for pending, turn_id in zip(batch, ids, strict=True)]
 
     async def _set_leases(
         self, action: str, keys: list[AnswerKey], owner: str, until: datetime
@@ -831,12 +785,6 @@ class SQLiteStore:
         if finished:
             self._committed()
         return _first_wins([finish.holder for finish in batch], finished)
-
-    def _forget_caches(self) -> None:
-        self._conversation_ids.clear()
-        self._recent.clear()
-        self._personas.clear()
-        self._usage.clear()
 
 
 @contextmanager
@@ -948,10 +896,6 @@ def _turn_row(
 def _pending_row(pending: _PendingTurn) -> tuple[Any, ...]:
     return _turn_row(pending.conversation_id, pending.turn, _to_text(pending.created_at),
                      pending.usage_day, pending.usage)
-
-
-def _plus(a: Usage, b: Usage) -> Usage:
-    return Usage(a.prompt_tokens + b.prompt_tokens, a.completion_tokens + b.completion_tokens)
 
 
 def _turn_from_row(row: tuple[Any, ...]) -> Turn:

@@ -72,7 +72,8 @@ async def test_bolt_logs_the_body_of_a_refused_request_only_at_debug(bolt_verifi
 
 
 def test_a_one_character_secret_is_masked_as_a_word_only(restored_logging):
-    record = logging.LogRecord("t", logging.WARNING, __file__, 1, "key %s refused (max_tokens, %s)", ("x", "context_length_exceeded"), None)
+    args = ("x", "context_length_exceeded")
+    record = logging.LogRecord("t", logging.WARNING, __file__, 1, "key %s refused (max_tokens, %s)", args, None)
     RedactSecrets(["x"]).filter(record)
     assert record.getMessage() == "key [redacted] refused (max_tokens, context_length_exceeded)"
 

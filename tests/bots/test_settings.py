@@ -68,3 +68,41 @@ def test_log_filter_masks_secrets_in_messages_and_tracebacks():
     RedactSecrets(["sk-abcdef123", "xoxb-123456"]).filter(record)
     assert record.getMessage() == "calling with Bearer [redacted]"
     assert "xoxb-123456" not in record.exc_text and "[redacted]" in record.exc_text
+
+
+def test_discord_shard_ids_are_split_from_a_comma_list(monkeypatch):
+    monkeypatch.setenv("DISCORD_SHARD_COUNT", "4")
+    monkeypatch.setenv("DISCORD_SHARD_IDS", " 2, 3 ,")
+    assert load_settings().discord_shard_ids == (2, 3)
+
+
+def test_discord_shard_ids_default_to_all_shards(monkeypatch):
+    monkeypatch.setenv("DISCORD_SHARD_COUNT", "2")
+    assert load_settings().discord_shard_ids is None
+
+
+@pytest.mark.parametrize(
+    ("ids", "count", "reason"),
+    [
+        ("0,1", None, "needs DISCORD_SHARD_COUNT"),
+        ("0,2", "2", "from 0 to 1 for DISCORD_SHARD_COUNT=2; got 0,2"),
+        ("-1", "2", "got -1"),
+        ("1,1", "2", "distinct"),
+        ("one", "2", "valid integer"),
+    ],
+)
+def test_invalid_discord_shard_ids_are_one_clear_line(monkeypatch, ids, count, reason):
+    monkeypatch.setenv("DISCORD_SHARD_IDS", ids)
+    if count is not None:
+        monkeypatch.setenv("DISCORD_SHARD_COUNT", count)
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith("invalid setting DISCORD_SHARD_IDS: ") and reason in message and "\n" not in message
+
+
+def test_the_database_password_is_one_of_the_secrets_masked_in_logs():
+    settings = Settings(_env_file=None, database_url="postgresql://bot:s3cr%40t-pw@db:5432/chat")  # type: ignore[call-arg]
+    assert "s3cr@t-pw" in settings.secret_values()
+    sqlite = Settings(_env_file=None, database_url="sqlite:///data/x.db")  # type: ignore[call-arg]
+    assert not any("data" in secret for secret in sqlite.secret_values())

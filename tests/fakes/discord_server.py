@@ -126,6 +126,7 @@ class FakeDiscord(LoopbackServer):
         self.heartbeats = 0
         self.typing_forbidden = False  # answer POST /typing with 403
         self.withhold_ready = False  # accept IDENTIFY but never send READY
+        self._withheld: list[tuple[web.WebSocketResponse, list[int]]] = []  # until release_ready()
         self._user_messages: dict[int, dict[str, Any]] = {}
         self._dispatched: dict[int, dict[str, Any]] = {}
         self._ids = itertools.count(10_000)
@@ -199,6 +200,14 @@ class FakeDiscord(LoopbackServer):
         self.dispatch("MESSAGE_CREATE", message)
         return int(message["id"])
 
+    async def release_ready(self) -> None:
+        """Stop withholding READY, and send it (and GUILD_CREATE) to the sessions that waited."""
+        self.withhold_ready = False
+        withheld, self._withheld = self._withheld, []
+        for ws, shard in withheld:
+            await ws.send_json({"op": 0, "t": "READY", "s": next(self._seq), "d": self._ready(shard)})
+            await ws.send_json({"op": 0, "t": "GUILD_CREATE", "s": next(self._seq), "d": _guild()})
+
     def replay_message(self, message_id: int) -> None:
         """Dispatch the same MESSAGE_CREATE again, as after a gateway resume."""
         self.dispatch("MESSAGE_CREATE", self._dispatched[message_id])
@@ -247,6 +256,7 @@ class FakeDiscord(LoopbackServer):
             return
         self._sockets.append(ws)
         if self.withhold_ready:
+            self._withheld.append((ws, data.get("shard", [0, 1])))
             return
         shard = data.get("shard", [0, 1])
         await ws.send_json({"op": 0, "t": "READY", "s": next(self._seq), "d": self._ready(shard)})

@@ -280,3 +280,40 @@ async def test_drain_lets_an_answer_within_the_grace_finish(store, clock) -> Non
     assert await drained == (1, 0)
     assert bank.made[0].texts() == ["partial an", "swer."]
     assert (await store.get_answer(("test", "E1"))).state == "delivered"  # type: ignore[union-attr]
+
+
+async def test_answers_of_one_conversation_on_two_replicas_are_written_in_claim_order(store, clock) -> None:
+    first_model = GatedModel(rest="first answer.")
+    second_model = ScriptedChatModel(["second answer."])
+    bank = RendererBank(preview=False)
+    replica_1 = pipeline_of(make_engine(store, first_model), bank, clock)
+    replica_2 = pipeline_of(make_engine(store, second_model), bank, clock)
+    await replica_1.accept(question("A", "first?"), ROUTE)
+    await first_model.started.wait()
+    await replica_2.accept(question("B", "second?"), ROUTE)
+    await asyncio.sleep(0.1)
+    assert second_model.calls == []  # waiting for its turn, not answering
+    first_model.go.set()
+    await settle(replica_1)
+    await settle(replica_2)
+    # The second answer was asked after the first was stored, and saw it.
+    sent = [m.content for m in second_model.calls[0][0]]
+    assert sent[1:] == ["first?", "partial first answer.", "second?"]
+    turns = await store.recent_turns(CONVERSATION, 10)
+    assert [t.content for t in turns] == ["first?", "partial first answer.", "second?", "second answer."]
+
+
+async def test_other_conversations_do_not_wait(store, clock) -> None:
+    slow = GatedModel()
+    bank = RendererBank(preview=False)
+    replica_1 = pipeline_of(make_engine(store, slow), bank, clock)
+    other_model = ScriptedChatModel(["elsewhere."])
+    replica_2 = pipeline_of(make_engine(store, other_model), bank, clock)
+    await replica_1.accept(question("A"), ROUTE)
+    await slow.started.wait()
+    elsewhere = IncomingMessage(ConversationRef("test", "W1", "C2", ""), "U2", "Bo", "hi", event_id="Z")
+    await replica_2.accept(elsewhere, ROUTE)
+    await settle(replica_2)
+    assert len(other_model.calls) == 1
+    slow.go.set()
+    await settle(replica_1)

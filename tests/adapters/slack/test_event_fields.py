@@ -54,7 +54,8 @@ def test_an_event_that_is_not_an_object_or_a_team_that_is_not_an_id_is_ignored()
 
 
 def test_absent_optional_fields_still_answer():
-    decision = decide({**MENTION, "thread_ts": None, "subtype": None, "bot_id": ""}, team_id="", bot_user_id="UBOT", config=CONFIG)  # type: ignore[typeddict-item]
+    event = {**MENTION, "thread_ts": None, "subtype": None, "bot_id": ""}
+    decision = decide(event, team_id="", bot_user_id="UBOT", config=CONFIG)  # type: ignore[arg-type]
     assert isinstance(decision, Answer) and decision.message.text == "hi"
 
 

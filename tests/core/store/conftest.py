@@ -1,4 +1,9 @@
-"""Fixtures of the SQLite store tests: a real file in ``tmp_path``, and a second connection."""
+"""Fixtures of the SQLite store tests: a real file in ``tmp_path``, and a second connection.
+
+``store`` is the plain ``SQLiteStore`` (every read goes to the file); ``cached`` is the
+configuration ``chatwright run`` uses, ``CachedStore`` around it (without the lock, which
+has tests of its own).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from core.store import SQLiteStore
+from core.store import CachedStore, SQLiteStore
 
 RawConnect = Callable[[], sqlite3.Connection]
 
@@ -22,6 +27,12 @@ def db_path(tmp_path: Path) -> Path:
 @pytest.fixture
 async def store(db_path: Path) -> AsyncIterator[SQLiteStore]:
     async with SQLiteStore(db_path) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def cached(db_path: Path) -> AsyncIterator[CachedStore]:
+    async with CachedStore(SQLiteStore(db_path)) as opened:
         yield opened
 
 
@@ -44,19 +55,26 @@ def trips(store: SQLiteStore, monkeypatch: pytest.MonkeyPatch) -> list[object]:
     return count_trips(store, monkeypatch)
 
 
-def count_trips(store: SQLiteStore, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+@pytest.fixture
+def cached_trips(cached: CachedStore, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    return count_trips(cached, monkeypatch)
+
+
+def count_trips(store: SQLiteStore | CachedStore, monkeypatch: pytest.MonkeyPatch) -> list[object]:
     """The calls the store sends to aiosqlite's worker thread from now on, one per trip.
 
     ``Connection._execute`` is aiosqlite's single entry to that thread (the benchmark
     counts trips the same way).
     """
-    assert store._db is not None
+    plain = store._inner if isinstance(store, CachedStore) else store
+    assert isinstance(plain, SQLiteStore) and plain._db is not None
     sent: list[object] = []
-    execute = store._db._execute
+    db = plain._db
+    execute = db._execute
 
     async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
         sent.append(fn)
         return await execute(fn, *args, **kwargs)
 
-    monkeypatch.setattr(store._db, "_execute", counted)
+    monkeypatch.setattr(db, "_execute", counted)
     return sent

@@ -23,6 +23,7 @@ from tests.core.store.test_contract import (  # noqa: F401 - clock, make_store, 
     FakeClock,
     clock,
     make_store,
+    place_for,
     store,
 )
 
@@ -422,13 +423,24 @@ async def test_a_store_must_be_opened_before_use(
     await store.aclose()
 
 
-# -- across processes (SQLite: two stores on one file, as two bot processes) -----------
+# -- across processes (two stores on one SQLite file, or one PostgreSQL database, as two
+# -- bot processes or replicas) ----------------------------------------------------------
+
+SHARED_KINDS = ["postgres", "sqlite"]
+
+
+@pytest.fixture(params=SHARED_KINDS)
+def make_process(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
+) -> Callable[[], Store]:
+    """Makes the store of one more process on the test's database."""
+    place = place_for(request.param, request, tmp_path)
+    return lambda: STORE_FACTORIES[request.param](place, clock)
 
 
 @pytest.fixture
-def two_processes(tmp_path: Path, clock: FakeClock) -> tuple[Store, Store]:
-    make = STORE_FACTORIES["sqlite"]
-    return make(tmp_path, clock), make(tmp_path, clock)
+def two_processes(make_process: Callable[[], Store]) -> tuple[Store, Store]:
+    return make_process(), make_process()
 
 
 async def test_a_claim_holds_across_processes(two_processes: tuple[Store, Store]) -> None:
@@ -463,15 +475,41 @@ async def test_a_takeover_holds_across_processes(
 
 
 async def test_answers_survive_a_restart(
-    tmp_path: Path, clock: FakeClock
+    make_process: Callable[[], Store], clock: FakeClock
 ) -> None:
-    async with STORE_FACTORIES["sqlite"](tmp_path, clock) as before:
+    async with make_process() as before:
         key = await claim(before)
         await before.save_delivery(key, "A", Delivery(("m",), 0))
     clock.advance(LEASE)
 
-    async with STORE_FACTORIES["sqlite"](tmp_path, clock) as after:
+    async with make_process() as after:
         (record,) = await after.take_expired_answers("slack", "B", LEASE, 10)
 
     assert (record.key, record.delivery, record.route) == (key, Delivery(("m",), 0), ROUTE)
     assert (record.owner, record.attempts, record.message) == ("B", 2, message())
+
+
+# -- claim order within a conversation --------------------------------------------------
+async def test_earlier_unfinished_answers_of_the_conversation_hold_later_ones(store: Store) -> None:
+    other = ConversationRef("slack", "T1", "C2", "")
+    for event_id, conversation in (("A", CONVERSATION), ("X", other), ("B", CONVERSATION), ("C", CONVERSATION)):
+        assert await store.claim_answer(message(event_id, conversation), ROUTE, "owner-1", LEASE)
+    assert await store.earlier_unfinished(key_of("A")) is False
+    assert await store.earlier_unfinished(key_of("X")) is False  # another conversation
+    assert await store.earlier_unfinished(key_of("B")) is True
+    assert await store.finish_answer(key_of("A"), "owner-1", "delivered", Delivery())
+    assert await store.earlier_unfinished(key_of("B")) is False
+    assert await store.earlier_unfinished(key_of("C")) is True  # B still answering
+    assert await store.finish_answer(key_of("B"), "owner-1", "failed", Delivery())
+    assert await store.earlier_unfinished(key_of("C")) is False
+    assert await store.earlier_unfinished(key_of("unknown")) is False
+
+
+async def test_a_later_answer_is_held_also_by_an_earlier_one_of_another_owner(store: Store, clock) -> None:
+    assert await store.claim_answer(message("A"), ROUTE, "replica-1", LEASE)
+    assert await store.claim_answer(message("B"), ROUTE, "replica-2", LEASE)
+    clock.advance(LEASE)
+    # A's owner is gone; whoever takes A over still answers it before B.
+    assert await store.earlier_unfinished(key_of("B")) is True
+    assert await store.take_answer(key_of("A"), "replica-2", LEASE) is not None
+    assert await store.earlier_unfinished(key_of("B")) is True

@@ -86,6 +86,21 @@ def test_a_forgotten_conversation_is_known_empty() -> None:
     assert ids(recent.get(A, 10, None)) == [2]
 
 
+def test_turns_reported_out_of_order_are_held_in_id_order_and_once() -> None:
+    recent = RecentTurns(depth=4)
+    recent.load(A, [turn(2), turn(5)], complete=True)
+
+    recent.added(A, turn(8))
+    recent.added(A, turn(6))  # committed before 8, reported after it
+    recent.added(A, turn(6))
+    assert (ids(recent.get(A, 10, None)), recent.held) == ([2, 5, 6, 8], 4)
+
+    recent.added(A, turn(7))  # over depth: the oldest goes, and with it completeness
+    assert ids(recent.get(A, 4, None)) == [5, 6, 7, 8]
+    recent.added(A, turn(3))  # older than a window that is not the whole conversation
+    assert (ids(recent.get(A, 4, None)), recent.held) == ([5, 6, 7, 8], 4)
+
+
 def test_a_window_longer_than_depth_keeps_the_newest_and_is_incomplete() -> None:
     recent = RecentTurns(depth=2)
     recent.load(A, [turn(1), turn(2), turn(3)], complete=True)

@@ -1,20 +1,22 @@
 """The ``Store`` contract, run against every implementation.
 
 Each test speaks only of the ``Store`` protocol, never of SQL, so a new implementation
-(Postgres) joins by adding one entry to ``STORE_FACTORIES``. The SQLite store runs on a
-real file in ``tmp_path``; nothing here mocks a database.
+joins by adding one entry to ``STORE_FACTORIES``. The SQLite store runs on a real file in
+``tmp_path``, the PostgreSQL store on a real server, in a fresh database per test
+(``postgres_url``, tests/conftest.py); nothing here mocks a database.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from core.errors import StoreError
-from core.store import InMemoryStore, SQLiteStore, Store
+from core.store import CachedStore, InMemoryStore, PostgresStore, SQLiteStore, Store
 from core.types import (
     ChannelRef,
     ConversationRef,
@@ -38,11 +40,24 @@ class FakeClock:
         self.now += timedelta(seconds=seconds)
 
 
-StoreFactory = Callable[[Path, FakeClock], Store]
+@dataclass(frozen=True)
+class Place:
+    """Where one test's stores keep their data. Every store a test makes of one kind
+    shares it, as the processes (or replicas) of a bot share their database."""
+
+    tmp_path: Path
+    # Only for the "postgres" kind: the test's own database.
+    postgres_url: str = ""
+
+
+StoreFactory = Callable[[Place, FakeClock], Store]
 
 STORE_FACTORIES: dict[str, StoreFactory] = {
-    "sqlite": lambda tmp_path, clock: SQLiteStore(tmp_path / "chatwright.db", clock=clock),
-    "memory": lambda tmp_path, clock: InMemoryStore(clock=clock),
+    "sqlite": lambda place, clock: SQLiteStore(place.tmp_path / "chatwright.db", clock=clock),
+    # What `chatwright run` uses on SQLite: the caches in front of the plain store.
+    "sqlite-cached": lambda place, clock: CachedStore(SQLiteStore(place.tmp_path / "chatwright.db", clock=clock)),
+    "memory": lambda place, clock: InMemoryStore(clock=clock),
+    "postgres": lambda place, clock: PostgresStore(place.postgres_url, clock=clock),
 }
 
 CONVERSATION = ConversationRef("slack", "T1", "C1", "1700000000.000100")
@@ -55,11 +70,20 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+def place_for(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Place:
+    """The test's ``Place`` for stores of ``kind``: PostgreSQL (its server, a database)
+    is set up only for the tests that run on it."""
+    if kind == "postgres":
+        return Place(tmp_path, request.getfixturevalue("postgres_url"))
+    return Place(tmp_path)
+
+
 @pytest.fixture(params=sorted(STORE_FACTORIES))
 def make_store(
     request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
 ) -> Callable[[], Store]:
-    return lambda: STORE_FACTORIES[request.param](tmp_path, clock)
+    place = place_for(request.param, request, tmp_path)
+    return lambda: STORE_FACTORIES[request.param](place, clock)
 
 
 @pytest.fixture

@@ -40,8 +40,7 @@ def test_memory_urls(url: str) -> None:
 @pytest.mark.parametrize(
     "url",
     [
-        "postgresql://bot:s3cret@db.internal/chatwright",
-        "postgres://bot:s3cret@db.internal/chatwright",
+        # PostgreSQL URLs open a PostgresStore (tests/core/store/test_postgres.py).
         "mysql://bot:s3cret@db/chatwright",
         "",
     ],
@@ -51,7 +50,7 @@ def test_other_databases_are_a_one_line_configuration_error(url: str) -> None:
         open_store(url)
 
     message = str(caught.value)
-    assert "only SQLite is supported so far" in message
+    assert "use SQLite or PostgreSQL" in message
     assert "s3cret" not in message
     assert "\n" not in message
 

@@ -10,7 +10,6 @@ import asyncio
 import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -374,19 +373,19 @@ async def test_seed_turns_with_nothing_is_harmless(store: SQLiteStore) -> None:
     assert await store.recent_turns(dm, 5) == []
 
 
-# -- round-trips and in-memory caches --------------------------------------------------
+# -- round-trips -----------------------------------------------------------------------
 
 
-async def test_a_message_costs_two_trips_once_its_reads_are_cached(
+async def test_every_read_is_one_trip_and_every_write_one_statement(
     store: SQLiteStore, trips: list[object]
 ) -> None:
+    # The plain store reads the file every time (see test_sqlite_caches.py for the
+    # cached configuration of `chatwright run`, where a message costs its two writes).
     await store.add_turn(CONVERSATION, NewTurn("user", "learns the conversation id", 1))
-    reads = {
+    calls = {
         "recent_turns": lambda: store.recent_turns(CONVERSATION, 64),
         "get_persona": lambda: store.get_persona(CHANNEL),
         "usage": lambda: store.usage(CHANNEL, DAY),
-    }
-    writes = {
         "add_turn": lambda: store.add_turn(CONVERSATION, NewTurn("user", "x", 1)),
         "add_reply": lambda: store.add_reply(
             CONVERSATION, NewTurn("assistant", "y", 1), Usage(1, 1), DAY),
@@ -394,18 +393,31 @@ async def test_a_message_costs_two_trips_once_its_reads_are_cached(
         "forget": lambda: store.forget(CONVERSATION),
     }
 
-    async def count(calls: dict[str, Any]) -> dict[str, int]:
+    for _ in range(2):  # nothing is remembered but the conversation's id
         counts = {}
         for name, call in calls.items():
             trips.clear()
             await call()
             counts[name] = len(trips)
-        return counts
+        assert counts == dict.fromkeys(calls, 1)
 
-    # Personas were all read at open: a channel without one costs no trip either.
-    assert await count(reads) == {"recent_turns": 1, "get_persona": 0, "usage": 1}
-    assert await count(reads) == {"recent_turns": 0, "get_persona": 0, "usage": 0}
-    assert await count(writes) == {"add_turn": 1, "add_reply": 1, "claim_event": 1, "forget": 1}
+
+async def test_reads_of_many_tasks_at_once_share_one_select(
+    store: SQLiteStore, trips: list[object], db_path: Path
+) -> None:
+    conversations = [ConversationRef("slack", "T1", f"C{i}", "1.0") for i in range(30)]
+    for i, conversation in enumerate(conversations[:20]):  # ten have no row at all
+        await store.seed_turns(conversation, turns(i % 4, prefix=f"{i}:"))
+    trips.clear()
+
+    pages = await asyncio.gather(*(
+        store.recent_turns(conversation, 2, before_id=None if n % 2 else 10**6)
+        for n, conversation in enumerate(conversations)))
+
+    assert 1 <= len(trips) <= 2  # the first may go alone; the rest queue behind it
+    for i, page in enumerate(pages):
+        seeded = [f"{i}:{n}" for n in range(i % 4)] if i < 20 else []
+        assert [t.content for t in page] == seeded[-2:]
 
 
 async def test_a_rolled_back_conversation_id_is_not_remembered(

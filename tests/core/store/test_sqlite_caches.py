@@ -1,7 +1,8 @@
-"""The SQLite store's caches and grouped writes: they must never disagree with the file.
+"""The configuration ``chatwright run`` uses, ``CachedStore`` around ``SQLiteStore``: its
+caches and grouped writes must never disagree with the file.
 
 Each test checks the store's answer against the database itself (a plain ``sqlite3``
-connection) or against a fresh store on the same file, which has no caches yet.
+connection) or against a plain ``SQLiteStore`` on the same file, which reads it afresh.
 """
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from core.errors import StoreError
-from core.store import SQLiteStore
-from core.store import sqlite as sqlite_module
+from core.store import CachedStore, SQLiteStore, Store
+from core.store import cached as cached_module
 from core.types import ChannelRef, ConversationRef, NewTurn, Persona, Usage, UsageTotals
 from tests.core.store.conftest import RawConnect, count_trips
 
@@ -28,8 +30,18 @@ async def fresh_view(db_path: Path, conversation: ConversationRef) -> list[str]:
         return [t.content for t in await other.recent_turns(conversation, 10_000)]
 
 
+def cached_store(db_path: Path) -> CachedStore:
+    return CachedStore(SQLiteStore(db_path))
+
+
+@pytest.fixture
+async def store(cached: CachedStore) -> CachedStore:
+    """Here ``store`` (and so ``trips``) is the cached configuration."""
+    return cached
+
+
 async def test_turns_of_many_conversations_at_once_share_inserts_and_land_right(
-    store: SQLiteStore, trips: list[object], db_path: Path
+    store: CachedStore, trips: list[object], db_path: Path
 ) -> None:
     conversations = [ConversationRef("slack", "T1", f"C{n}", "") for n in range(50)]
     for conversation in conversations:  # learn every conversation id first
@@ -48,7 +60,7 @@ async def test_turns_of_many_conversations_at_once_share_inserts_and_land_right(
         assert (await store.usage(conversation.channel_ref, DAY)).today == Usage(3, 2)
 
 
-async def test_one_bad_row_in_a_batch_fails_alone(store: SQLiteStore, db_path: Path) -> None:
+async def test_one_bad_row_in_a_batch_fails_alone(store: CachedStore, db_path: Path) -> None:
     await store.add_turn(CONVERSATION, NewTurn("user", "first", 1))
     # A role the schema refuses (the CHECK constraint), among good rows.
     bad = NewTurn("system", "refused", 1)  # type: ignore[arg-type]
@@ -66,7 +78,7 @@ async def test_one_bad_row_in_a_batch_fails_alone(store: SQLiteStore, db_path: P
 
 
 async def test_a_failed_reply_leaves_the_cached_history_and_usage_as_they_were(
-    store: SQLiteStore, raw: RawConnect
+    store: CachedStore, raw: RawConnect
 ) -> None:
     await store.add_turn(CONVERSATION, NewTurn("user", "question", 1))
     await store.recent_turns(CONVERSATION, 10)  # cached now
@@ -84,7 +96,7 @@ async def test_a_failed_reply_leaves_the_cached_history_and_usage_as_they_were(
 
 
 async def test_cached_usage_follows_replies_and_a_new_day_is_read_afresh(
-    store: SQLiteStore, db_path: Path
+    store: CachedStore, db_path: Path
 ) -> None:
     await store.add_reply(CONVERSATION, NewTurn("assistant", "x", 1), Usage(10, 1), DAY)
     assert await store.usage(CHANNEL, DAY) == UsageTotals(Usage(10, 1), Usage(10, 1))
@@ -99,7 +111,7 @@ async def test_cached_usage_follows_replies_and_a_new_day_is_read_afresh(
         assert await other.usage(CHANNEL, DAY) == UsageTotals(Usage(15, 3), Usage(16, 4))
 
 
-async def test_cached_personas_follow_set_and_reset(store: SQLiteStore) -> None:
+async def test_cached_personas_follow_set_and_reset(store: CachedStore) -> None:
     assert await store.get_persona(CHANNEL) is None  # cached as "none"
 
     await store.set_persona(CHANNEL, Persona("Be brief."), "U1", "ada")
@@ -119,7 +131,7 @@ async def test_histories_missed_at_once_are_read_in_one_statement(
     raw().execute("INSERT INTO turns (conversation_id, role, content, tokens, author_id, author_name, created_at) "
                   "SELECT id, 'user', 'written by another hand', 1, 'U9', 'eve', created_at FROM conversations LIMIT 1")
 
-    async with SQLiteStore(db_path) as store:
+    async with cached_store(db_path) as store:
         trips = count_trips(store, monkeypatch)
         windows = await asyncio.gather(*(store.recent_turns(c, 64) for c in conversations))
 
@@ -137,7 +149,7 @@ async def test_personas_are_all_read_at_open(db_path: Path, raw: RawConnect) -> 
         await first.set_persona(CHANNEL, Persona("Be brief.", name="brief", temperature=0.2), "U1", "ada")
     other = ChannelRef("slack", "T1", "C2")
 
-    async with SQLiteStore(db_path) as store:
+    async with cached_store(db_path) as store:
         # Were the file read now, these rows would be seen: the answers are what open read.
         raw().execute("UPDATE personas SET system_prompt = 'changed behind its back'")
         raw().execute("INSERT INTO personas SELECT platform, workspace, 'C2', system_prompt, name, "
@@ -149,14 +161,14 @@ async def test_personas_are_all_read_at_open(db_path: Path, raw: RawConnect) -> 
 async def test_past_the_cache_size_personas_are_read_when_needed(
     db_path: Path, raw: RawConnect, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sqlite_module, "_CACHE_SIZE", 2)
+    monkeypatch.setattr(cached_module, "_CACHE_SIZE", 2)
     async with SQLiteStore(db_path) as first:
         for name in ("C1", "C2", "C3"):
             await first.set_persona(ChannelRef("slack", "T1", name), Persona(f"In {name}."), "U1", "ada")
     raw().execute("INSERT INTO personas SELECT platform, workspace, 'C4', system_prompt, name, "
                   "description, model, temperature, max_tokens, updated_at FROM personas WHERE channel = 'C1'")
 
-    async with SQLiteStore(db_path) as store:
+    async with cached_store(db_path) as store:
         # Three did not fit: none was held, so each is read (C4 was written by another hand).
         assert await store.get_persona(ChannelRef("slack", "T1", "C4")) == Persona("In C1.")
         assert await store.get_persona(ChannelRef("slack", "T1", "C5")) is None
@@ -165,14 +177,14 @@ async def test_past_the_cache_size_personas_are_read_when_needed(
 async def test_a_persona_evicted_from_a_complete_cache_is_read_again(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sqlite_module, "_CACHE_SIZE", 2)
-    async with SQLiteStore(db_path) as store:
+    monkeypatch.setattr(cached_module, "_CACHE_SIZE", 2)
+    async with cached_store(db_path) as store:
         for name in ("C1", "C2", "C3"):  # the third drops the first from the cache
             await store.set_persona(ChannelRef("slack", "T1", name), Persona(f"In {name}."), "U1", "ada")
         assert await store.get_persona(ChannelRef("slack", "T1", "C1")) == Persona("In C1.")
 
 
-async def test_history_past_the_cached_window_is_read_from_the_file(store: SQLiteStore) -> None:
+async def test_history_past_the_cached_window_is_read_from_the_file(store: CachedStore) -> None:
     await store.seed_turns(CONVERSATION, [NewTurn("user", f"s{i}", 1) for i in range(600)])
     await store.add_turn(CONVERSATION, NewTurn("user", "newest", 1))
 
@@ -183,7 +195,7 @@ async def test_history_past_the_cached_window_is_read_from_the_file(store: SQLit
     assert [t.content for t in older] == [f"s{i}" for i in range(137, 537)]
 
 
-async def test_seeding_a_cached_conversation_is_seen(store: SQLiteStore) -> None:
+async def test_seeding_a_cached_conversation_is_seen(store: CachedStore) -> None:
     await store.add_turn(CONVERSATION, NewTurn("user", "first", 1))
     assert len(await store.recent_turns(CONVERSATION, 10)) == 1
 
@@ -193,7 +205,7 @@ async def test_seeding_a_cached_conversation_is_seen(store: SQLiteStore) -> None
 
 
 async def test_closing_waits_for_turns_already_submitted(db_path: Path) -> None:
-    store = SQLiteStore(db_path)
+    store = cached_store(db_path)
     await store.open()
     await store.add_turn(CONVERSATION, NewTurn("user", "first", 1))  # learns the id
     pending = [asyncio.ensure_future(store.add_turn(CONVERSATION, NewTurn("user", str(n), 1)))
@@ -206,7 +218,7 @@ async def test_closing_waits_for_turns_already_submitted(db_path: Path) -> None:
     assert await fresh_view(db_path, CONVERSATION) == ["first"] + [str(n) for n in range(20)]
 
 
-async def test_cached_reads_on_a_closed_store_still_refuse(store: SQLiteStore) -> None:
+async def test_cached_reads_on_a_closed_store_still_refuse(store: CachedStore) -> None:
     await store.add_turn(CONVERSATION, NewTurn("user", "x", 1))
     await store.recent_turns(CONVERSATION, 10)
     await store.get_persona(CHANNEL)
@@ -219,7 +231,7 @@ async def test_cached_reads_on_a_closed_store_still_refuse(store: SQLiteStore) -
 
 
 async def test_a_burst_of_new_conversations_and_claims_shares_statements(
-    store: SQLiteStore, trips: list[object], db_path: Path
+    store: CachedStore, trips: list[object], db_path: Path
 ) -> None:
     conversations = [ConversationRef("slack", "T1", f"C{n}", f"{n}.0") for n in range(100)]
 
@@ -236,8 +248,314 @@ async def test_a_burst_of_new_conversations_and_claims_shares_statements(
         assert await fresh_view(db_path, conversations[n]) == [f"first in {n}"]
 
 
-async def test_the_same_event_twice_in_one_batch_is_claimed_once(store: SQLiteStore) -> None:
+async def test_the_same_event_twice_in_one_batch_is_claimed_once(store: CachedStore) -> None:
     results = await asyncio.gather(*(store.claim_event("slack", event) for event in ("A", "B", "A", "A", "B")))
 
     assert results == [True, True, False, False, False]
     assert await store.claim_event("slack", "A") is False
+
+
+# -- what a message costs, and what the caches hold after each write ---------------------
+
+
+async def test_a_message_costs_two_trips_once_its_reads_are_cached(
+    store: CachedStore, trips: list[object]
+) -> None:
+    await store.add_turn(CONVERSATION, NewTurn("user", "learns the conversation id", 1))
+    reads = {
+        "recent_turns": lambda: store.recent_turns(CONVERSATION, 64),
+        "get_persona": lambda: store.get_persona(CHANNEL),
+        "usage": lambda: store.usage(CHANNEL, DAY),
+    }
+    writes = {
+        "add_turn": lambda: store.add_turn(CONVERSATION, NewTurn("user", "x", 1)),
+        "add_reply": lambda: store.add_reply(
+            CONVERSATION, NewTurn("assistant", "y", 1), Usage(1, 1), DAY),
+        "claim_event": lambda: store.claim_event("slack", "Ev1"),
+        "forget": lambda: store.forget(CONVERSATION),
+    }
+
+    async def count(calls: dict[str, Any]) -> dict[str, int]:
+        counts = {}
+        for name, call in calls.items():
+            trips.clear()
+            await call()
+            counts[name] = len(trips)
+        return counts
+
+    # Personas were all read at open: a channel without one costs no trip either.
+    assert await count(reads) == {"recent_turns": 1, "get_persona": 0, "usage": 1}
+    assert await count(reads) == {"recent_turns": 0, "get_persona": 0, "usage": 0}
+    assert await count(writes) == {"add_turn": 1, "add_reply": 1, "claim_event": 1, "forget": 1}
+    assert await count(reads) == {"recent_turns": 0, "get_persona": 0, "usage": 0}
+
+
+async def test_after_each_write_the_caches_answer_what_the_file_holds(
+    store: CachedStore, trips: list[object], db_path: Path, raw: RawConnect
+) -> None:
+    other_thread = ConversationRef("slack", "T1", "C1", "other")
+    default = CHANNEL.workspace_default
+    writes = [
+        lambda: store.add_turn(CONVERSATION, NewTurn("user", "one", 1)),
+        lambda: store.add_reply(CONVERSATION, NewTurn("assistant", "two", 1), Usage(4, 2), DAY),
+        lambda: store.add_reply(other_thread, NewTurn("assistant", "elsewhere", 1), Usage(1, 1), DAY),
+        lambda: store.add_reply(CONVERSATION, NewTurn("assistant", "tomorrow", 1), Usage(2, 2),
+                                date(2024, 5, 2)),
+        lambda: store.set_persona(CHANNEL, Persona("Be brief."), "U1", "ada"),
+        lambda: store.set_persona(default, Persona("Be kind."), "U1", "ada"),
+        lambda: store.seed_turns(CONVERSATION, [NewTurn("user", f"s{i}", 1) for i in range(300)]),
+        lambda: store.add_turn(CONVERSATION, NewTurn("user", "three", 1)),
+        lambda: store.forget(CONVERSATION),
+        lambda: store.set_persona(CHANNEL, None, "U1", "ada"),
+        lambda: store.add_turn(CONVERSATION, NewTurn("user", "after forgetting", 1)),
+    ]
+
+    async def answers(of: CachedStore | SQLiteStore) -> tuple[object, ...]:
+        return (
+            [t.content for t in await of.recent_turns(CONVERSATION, 64)],
+            [t.content for t in await of.recent_turns(other_thread, 64)],
+            await of.get_persona(CHANNEL), await of.get_persona(default),
+            await of.usage(CHANNEL, DAY), await of.usage(CHANNEL, date(2024, 5, 2)),
+        )
+
+    await answers(store)  # everything cached from here on
+    async with SQLiteStore(db_path) as plain:
+        for write in writes:
+            await write()
+            assert await answers(store) == await answers(plain)
+    # ... and the answers still come from the caches (usage is cached for one day per
+    # channel, so the two days asked for in turn are read each time).
+    trips.clear()
+    for conversation in (CONVERSATION, other_thread):
+        await store.recent_turns(conversation, 64)
+    for channel in (CHANNEL, default):
+        await store.get_persona(channel)
+    await store.usage(CHANNEL, DAY)
+    assert len(trips) == 1
+    await store.usage(CHANNEL, DAY)
+    assert len(trips) == 1
+
+
+async def test_a_failed_write_drops_what_it_may_have_changed(
+    store: CachedStore, raw: RawConnect, db_path: Path
+) -> None:
+    await store.add_turn(CONVERSATION, NewTurn("user", "question", 1))
+    await store.set_persona(CHANNEL, Persona("Be brief."), "U1", "ada")
+    raw().execute("CREATE TRIGGER fail_audit BEFORE INSERT ON persona_audit "
+                  "BEGIN SELECT RAISE(ABORT, 'audit refused'); END")
+
+    with pytest.raises(StoreError, match="audit refused"):
+        await store.set_persona(CHANNEL, Persona("Lost."), "U1", "ada")
+
+    assert await store.get_persona(CHANNEL) == Persona("Be brief.")
+    assert await store.get_persona(ChannelRef("slack", "T1", "C9")) is None
+
+
+# -- races between a task's read and another's write ---------------------------------------
+
+
+class HeldAnswers(SQLiteStore):
+    """A ``SQLiteStore`` whose methods named in ``held`` wait, once they have done their
+    work on the file, until ``release`` is set: another task's write (or its cache
+    update) can then come between a read or a write and its answer."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.held: set[str] = set()
+        self.reached = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def _answer(self, name: str, value: Any) -> Any:
+        if name in self.held:
+            self.held.discard(name)
+            self.reached.set()
+            await self.release.wait()
+        return value
+
+    async def recent_turns(self, conversation: ConversationRef, limit: int,
+                           before_id: int | None = None) -> Any:
+        return await self._answer("recent_turns", await super().recent_turns(conversation, limit, before_id))
+
+    async def get_persona(self, channel: ChannelRef) -> Any:
+        return await self._answer("get_persona", await super().get_persona(channel))
+
+    async def usage(self, channel: ChannelRef, day: date) -> Any:
+        return await self._answer("usage", await super().usage(channel, day))
+
+    async def forget(self, conversation: ConversationRef) -> Any:
+        return await self._answer("forget", await super().forget(conversation))
+
+    async def set_persona(self, channel: ChannelRef, persona: Persona | None, actor_id: str,
+                          actor_name: str) -> Any:
+        return await self._answer("set_persona", await super().set_persona(channel, persona, actor_id, actor_name))
+
+
+@pytest.mark.parametrize("kind", ["turns", "persona", "usage"])
+async def test_a_value_read_while_a_write_lands_is_not_held(
+    db_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with SQLiteStore(db_path) as plain:  # more personas than the cache holds: read each
+        for name in ("C7", "C8"):
+            await plain.set_persona(ChannelRef("slack", "T1", name), Persona("x"), "U1", "ada")
+    monkeypatch.setattr(cached_module, "_CACHE_SIZE", 1)
+    reads = {
+        "turns": ("recent_turns", lambda store: store.recent_turns(CONVERSATION, 10)),
+        "persona": ("get_persona", lambda store: store.get_persona(CHANNEL)),
+        "usage": ("usage", lambda store: store.usage(CHANNEL, DAY)),
+    }
+    name, read = reads[kind]
+    inner = HeldAnswers(db_path)
+    async with CachedStore(inner) as store:
+        await store.add_turn(CONVERSATION, NewTurn("user", "before", 1))
+        inner.held.add(name)
+        reading = asyncio.ensure_future(read(store))
+        await inner.reached.wait()  # the file is read; the answer is not back yet
+
+        await store.add_reply(CONVERSATION, NewTurn("assistant", "during", 1), Usage(5, 1), DAY)
+        await store.set_persona(CHANNEL, Persona("Set during the read."), "U1", "ada")
+        inner.release.set()
+        await reading
+
+        async with SQLiteStore(db_path) as plain:
+            assert await read(store) == await read(plain)
+
+
+async def test_a_forget_that_answers_after_a_later_turn_drops_the_window(db_path: Path) -> None:
+    inner = HeldAnswers(db_path)
+    async with CachedStore(inner) as store:
+        await store.add_turn(CONVERSATION, NewTurn("user", "old", 1))
+        await store.recent_turns(CONVERSATION, 10)  # held
+        inner.held.add("forget")
+        forgetting = asyncio.ensure_future(store.forget(CONVERSATION))
+        await inner.reached.wait()  # deleted, not answered yet
+        assert await store.recent_turns(CONVERSATION, 10) == []  # the file's answer, not the cache's
+
+        await store.add_turn(CONVERSATION, NewTurn("user", "new", 1))  # lands after the DELETE
+        inner.release.set()
+        assert await forgetting == 1
+
+        assert [t.content for t in await store.recent_turns(CONVERSATION, 10)] == (
+            await fresh_view(db_path, CONVERSATION)) == ["new"]
+
+
+async def test_a_persona_set_that_answers_after_a_later_one_is_read_again(db_path: Path) -> None:
+    inner = HeldAnswers(db_path)
+    async with CachedStore(inner) as store:
+        inner.held.add("set_persona")
+        first = asyncio.ensure_future(store.set_persona(CHANNEL, Persona("First."), "U1", "ada"))
+        await inner.reached.wait()  # committed, not answered yet
+        assert await store.get_persona(CHANNEL) == Persona("First.")  # the file's answer
+
+        await store.set_persona(CHANNEL, Persona("Second."), "U1", "ada")  # commits last
+        inner.release.set()
+        await first
+
+        assert await store.get_persona(CHANNEL) == Persona("Second.")
+
+
+class LateWrites(SQLiteStore):
+    """A ``SQLiteStore`` whose turns are written only once ``go`` is set, and written even
+    if their caller is cancelled meanwhile, as a turn waiting for the shared INSERT is."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.go = asyncio.Event()
+        self.go.set()
+        self._late: set[asyncio.Future[Any]] = set()
+
+    async def add_turn(self, conversation: ConversationRef, turn: NewTurn) -> Any:
+        write = asyncio.ensure_future(self._add_when_told(conversation, turn))
+        self._late.add(write)
+        return await asyncio.shield(write)
+
+    async def _add_when_told(self, conversation: ConversationRef, turn: NewTurn) -> Any:
+        await self.go.wait()
+        return await super().add_turn(conversation, turn)
+
+    async def drain(self) -> None:
+        await asyncio.gather(*self._late, return_exceptions=True)
+        await super().drain()
+
+
+async def test_a_turn_whose_writer_was_cancelled_still_reaches_the_cache(db_path: Path) -> None:
+    inner = LateWrites(db_path)
+    async with CachedStore(inner) as store:
+        await store.add_turn(CONVERSATION, NewTurn("user", "first", 1))
+        await store.recent_turns(CONVERSATION, 10)  # held
+        inner.go.clear()
+        late = asyncio.ensure_future(store.add_turn(CONVERSATION, NewTurn("user", "late", 1)))
+        await asyncio.sleep(0)  # handed to the store, not written yet
+        late.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await late
+
+        # Read before the turn lands: right now, but it must not be held ...
+        assert [t.content for t in await store.recent_turns(CONVERSATION, 10)] == ["first"]
+        inner.go.set()  # ... for the turn lands now
+        await asyncio.wait(store._settling)
+
+        assert [t.content for t in await store.recent_turns(CONVERSATION, 10)] == (
+            await fresh_view(db_path, CONVERSATION)) == ["first", "late"]
+
+
+async def test_turns_cancelled_in_a_burst_end_in_the_cache_as_in_the_file(
+    store: CachedStore, db_path: Path
+) -> None:
+    await store.add_turn(CONVERSATION, NewTurn("user", "first", 1))
+    await store.recent_turns(CONVERSATION, 10)  # held
+    writes = [asyncio.ensure_future(store.add_turn(CONVERSATION, NewTurn("user", str(n), 1)))
+              for n in range(10)]
+    await asyncio.sleep(0)
+    for write in writes[1::2]:
+        write.cancel()
+    reads = [await store.recent_turns(CONVERSATION, 20) for _ in range(3)]
+    await asyncio.gather(*writes, return_exceptions=True)
+    if store._settling:
+        await asyncio.wait(store._settling)
+
+    assert all(read[0].content == "first" for read in reads)
+    assert [t.content for t in await store.recent_turns(CONVERSATION, 20)] == (
+        await fresh_view(db_path, CONVERSATION)) == ["first"] + [str(n) for n in range(10)]
+
+
+async def test_a_forget_beside_a_write_of_the_same_conversation_ends_right(
+    store: CachedStore, db_path: Path
+) -> None:
+    await store.add_turn(CONVERSATION, NewTurn("user", "old", 1))
+    await store.recent_turns(CONVERSATION, 10)  # held
+
+    for order in range(2):
+        calls = [store.forget(CONVERSATION), store.add_turn(CONVERSATION, NewTurn("user", f"new{order}", 1))]
+        await asyncio.gather(*(calls if order else calls[::-1]))
+
+        assert [t.content for t in await store.recent_turns(CONVERSATION, 10)] == (
+            await fresh_view(db_path, CONVERSATION))
+
+
+async def test_two_personas_set_at_once_end_as_the_file_says(store: CachedStore, db_path: Path) -> None:
+    await asyncio.gather(*(store.set_persona(CHANNEL, Persona(f"P{n}"), "U1", "ada") for n in range(5)))
+
+    async with SQLiteStore(db_path) as plain:
+        assert await store.get_persona(CHANNEL) == await plain.get_persona(CHANNEL) is not None
+
+
+async def test_concurrent_turns_of_one_conversation_stay_cached_and_in_order(
+    store: CachedStore, trips: list[object], db_path: Path
+) -> None:
+    await store.add_turn(CONVERSATION, NewTurn("user", "first", 1))
+    await store.recent_turns(CONVERSATION, 10)  # held
+
+    await asyncio.gather(*(store.add_turn(CONVERSATION, NewTurn("user", str(n), 1)) for n in range(20)))
+    trips.clear()
+
+    assert [t.content for t in await store.recent_turns(CONVERSATION, 100)] == (
+        await fresh_view(db_path, CONVERSATION))
+    assert trips == []
+
+
+def test_every_store_method_is_passed_on_or_cached_here() -> None:
+    # A Store method added later must be written here too: one that changes what is
+    # cached would otherwise go round the caches.
+    contract = {name for name in vars(Store) if not name.startswith("_")}
+
+    assert contract <= set(vars(CachedStore))
