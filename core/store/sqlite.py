@@ -205,12 +205,15 @@ _CLAIM_ANSWERS = f"""
 """
 _GET_ANSWER = f"SELECT {_RECORD_COLUMNS} FROM answers WHERE platform = ? AND event_id = ?"
 # rowid is the claim order: an answer's row is inserted when it is claimed.
+# Many answers ask at once (every answer asks once before it starts): one statement
+# for all, giving back the tags (column1) of those that must wait.
 _EARLIER_UNFINISHED = """
-    SELECT EXISTS (
-        SELECT 1 FROM answers AS mine JOIN answers AS earlier
-            ON earlier.platform = mine.platform AND earlier.workspace = mine.workspace
+    SELECT v.column1 FROM (VALUES {values}) AS v
+    JOIN answers AS mine ON mine.platform = v.column2 AND mine.event_id = v.column3
+    WHERE EXISTS (
+        SELECT 1 FROM answers AS earlier
+        WHERE earlier.platform = mine.platform AND earlier.workspace = mine.workspace
             AND earlier.channel = mine.channel AND earlier.thread = mine.thread
-        WHERE mine.platform = ? AND mine.event_id = ?
             AND earlier.state = 'answering' AND earlier.rowid < mine.rowid)
 """
 _TAKE_ANSWER = f"""
@@ -239,13 +242,10 @@ _SET_LEASES = """
             SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')
             FROM json_each(?))
 """
-_SAVE_DELIVERY = """
-    UPDATE answers SET delivery = ?, updated_at = ?
-    WHERE platform = ? AND event_id = ? AND owner = ? AND state = 'answering'
-"""
-# Many answers finished at once share this statement; RETURNING tells each caller
-# whether its own row changed (``executemany`` can only sum the changes up). SQLite
-# names a VALUES table's columns column1, column2, ...: key, owner, state, delivery.
+# Many answers finished (or their progress saved, state staying 'answering') at once
+# share this statement; RETURNING tells each caller whether its own row changed
+# (``executemany`` can only sum the changes up). SQLite names a VALUES table's columns
+# column1, column2, ...: key, owner, state, delivery.
 _FINISH_ANSWERS = """
     UPDATE answers SET state = v.column4, delivery = v.column5, updated_at = ?
     FROM (VALUES {values}) AS v
@@ -329,6 +329,11 @@ class SQLiteStore(OpenedInContext):
             self._claim_answers, _MAX_INSERT_ROWS)
         self._finishes: Batcher[_Finish, bool] = Batcher(
             self._finish_answers, _MAX_INSERT_ROWS)
+        # A batcher of its own: a save and a later finish of one answer never share a
+        # statement, where only the first of a key would count.
+        self._saves: Batcher[_Finish, bool] = Batcher(self._finish_answers, _MAX_INSERT_ROWS)
+        self._turn_checks: Batcher[AnswerKey, bool] = Batcher(
+            self._earlier_unfinished, _MAX_GROUPED_READS)
         self._histories: Batcher[_HistoryRead, list[Turn]] = Batcher(
             self._read_histories, _MAX_GROUPED_READS)
         # Only ids of committed rows: a conversation row is never deleted (``forget``
@@ -375,7 +380,8 @@ class SQLiteStore(OpenedInContext):
         """Wait until every write (and read) handed over so far has finished: a caller
         cancelled while its turn waited for the shared INSERT does not stop the INSERT."""
         for batcher in (self._histories, self._new_conversations, self._claims,
-                        self._answer_claims, self._finishes, self._writer):
+                        self._answer_claims, self._saves, self._finishes, self._turn_checks,
+                        self._writer):
             await batcher.drain()
 
     # -- turns -------------------------------------------------------------------------
@@ -530,12 +536,8 @@ class SQLiteStore(OpenedInContext):
         return await self._set_leases("release_answers", keys, owner, self._now())
 
     async def save_delivery(self, key: AnswerKey, owner: str, delivery: Delivery) -> bool:
-        params = (delivery.to_json(), _to_text(self._now()), *key, owner)
-        async with self._connection("save_delivery") as db:
-            saved = (await db.execute(_SAVE_DELIVERY, params)).rowcount == 1
-        if saved:
-            self._committed()
-        return saved
+        self._open_db("save_delivery")
+        return await self._saves.submit(_Finish(key, owner, "answering", delivery.to_json()))
 
     async def finish_answer(
         self, key: AnswerKey, owner: str, state: AnswerState, delivery: Delivery
@@ -547,9 +549,8 @@ class SQLiteStore(OpenedInContext):
         return await self._finishes.submit(_Finish(key, owner, state, delivery.to_json()))
 
     async def earlier_unfinished(self, key: AnswerKey) -> bool:
-        async with self._connection("earlier_unfinished") as db:
-            rows = await db.execute_fetchall(_EARLIER_UNFINISHED, key)
-        return bool(rows[0][0])
+        self._open_db("earlier_unfinished")
+        return await self._turn_checks.submit(key)
 
     async def get_answer(self, key: AnswerKey) -> AnswerRecord | None:
         async with self._connection("get_answer") as db:
@@ -786,6 +787,14 @@ class SQLiteStore(OpenedInContext):
             self._committed()
         return _first_wins([finish.holder for finish in batch], finished)
 
+    async def _earlier_unfinished(self, batch: list[AnswerKey]) -> list[bool | Exception]:
+        """``Batcher``'s reader for turn checks: one SELECT for the batch."""
+        params = [value for index, key in enumerate(batch) for value in (index, *key)]
+        async with self._connection("earlier_unfinished") as db:
+            rows = await db.execute_fetchall(_earlier_unfinished_sql(len(batch)), params)
+        waiting = {index for (index,) in rows}
+        return [index in waiting for index in range(len(batch))]
+
 
 @contextmanager
 def _translated(action: str) -> Iterator[None]:
@@ -866,6 +875,11 @@ def _channel_key(channel: ChannelRef) -> tuple[str, str, str]:
 @cache
 def _insert_turns_sql(rows: int) -> str:
     return f"INSERT INTO turns {_TURN_COLUMNS} VALUES {_placeholders(rows, 11)} RETURNING id"
+
+
+@cache
+def _earlier_unfinished_sql(rows: int) -> str:
+    return _EARLIER_UNFINISHED.format(values=_placeholders(rows, 3))
 
 
 @cache
