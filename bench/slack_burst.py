@@ -165,7 +165,9 @@ def _print(title: str, figures: dict[str, Any]) -> None:
 
 
 async def _scenario(args: argparse.Namespace, delay: float, model: str) -> None:
-    async with _stack(delay, args.database_url, args.replicas) as stack:
+    # Each scenario on an empty database, as each gets a fresh SQLite file.
+    database_url = await args.server.create_database() if args.server else args.database_url
+    async with _stack(delay, database_url, args.replicas) as stack:
         profile = args.profile / f"bot-{delay:g}s.txt" if args.profile else None
         async with py_spy(stack.bot.pid, profile) if profile else contextlib.nullcontext():
             for number in range(args.bursts):
@@ -177,7 +179,8 @@ async def _scenario(args: argparse.Namespace, delay: float, model: str) -> None:
 async def _run(args: argparse.Namespace) -> None:
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
-    where = f"{args.replicas} replica(s) on {'PostgreSQL' if args.database_url else 'SQLite'}"
+    postgres = args.database_url or args.server
+    where = f"{args.replicas} replica(s) on {'PostgreSQL' if postgres else 'SQLite'}"
     print(f"bots: {where}")
     await _scenario(args, args.delay, f"model {args.delay} s")
     await _scenario(args, 0.0, "instant model")
@@ -186,17 +189,17 @@ async def _run(args: argparse.Namespace) -> None:
 def _with_database(args: argparse.Namespace) -> None:
     if args.replicas > 1 and not (args.database_url or args.postgres):
         raise SystemExit("--replicas needs PostgreSQL: --database-url or --postgres")
+    args.server = None
     if not args.postgres:
         _run_loop(args)
         return
     from tests.postgres import start_server  # the tests' embedded server
 
-    server = start_server()
+    args.server = start_server()
     try:
-        args.database_url = asyncio.run(server.create_database())
         _run_loop(args)
     finally:
-        server.stop()
+        args.server.stop()
 
 
 def _run_loop(args: argparse.Namespace) -> None:

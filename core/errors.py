@@ -13,6 +13,7 @@
     │   └── MessageTooLong          the incoming text is over the input limit
     ├── CommandError                a command was misused; its text says how
     │   └── PermissionDenied        only admins may do that here
+    ├── AttachmentRefused           a file was not read: a bomb, damaged, encrypted, too slow
     ├── StoreError                  the database failed
     └── ConfigurationError          settings are missing or invalid
 
@@ -36,6 +37,7 @@ __all__ = [
     "MessageTooLong",
     "CommandError",
     "PermissionDenied",
+    "AttachmentRefused",
     "StoreError",
     "ConfigurationError",
     "user_message",
@@ -118,6 +120,21 @@ class CommandError(ChatwrightError):
 
 class PermissionDenied(CommandError):
     pass
+
+
+class AttachmentRefused(ChatwrightError):
+    """A file that was not read. ``reason`` says why, to follow "I couldn't read it: ".
+
+    ``core.attachments`` turns it into a note for the model and a notice for the user; it
+    never reaches an adapter on its own.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def user_message(self) -> str:
+        return f"I couldn't read that file: {self.reason}."
 
 
 class StoreError(ChatwrightError):
