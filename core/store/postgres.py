@@ -6,7 +6,11 @@ the next read of any replica sees. (SQLite's caches, ``core/store/caches.py``, a
 process; they have no place here.)
 
 Each operation is one statement on a pooled asyncpg connection (one round trip, and
-prepared once per connection by asyncpg), atomic by itself:
+prepared once per connection by asyncpg), atomic by itself. The operations every answer
+makes (claims, persona lookups, turns and replies, the checks, saves and finishes of
+answers) are batched: calls made while a statement of their kind is in flight share the
+next one, each caller still getting its own result (``_Batches``), so a burst of 200
+answers costs a few round trips per step instead of 200 turns at the pool.
 
 - a turn finds or creates its conversation in the INSERT that stores it, and a reply
   counts its usage in that same statement;
@@ -27,11 +31,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Hashable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 
@@ -80,39 +84,70 @@ _CONNECT_ERRORS = (*_DRIVER_ERRORS, ValueError)
 # first names what is locked, the second hashes which one.
 _CONVERSATION_CLAIMS = 0x6377_0001
 _CHANNEL_PERSONA = 0x6377_0002
+# Batches (``_Batches``): rows per statement, and statements of one kind in flight at
+# once (two: one held up in the database does not stop the others; more would take
+# connections the other operations of a burst are waiting for).
+_MAX_BATCH = 200
+_LANES = 2
+_Row = TypeVar("_Row")
+_Result = TypeVar("_Result")
 
 # -- turns -----------------------------------------------------------------------------
-# $1..$4 name the conversation, $5 is now. The row is read first: an existing
-# conversation (the usual case) is found without a write. Only a new one is inserted; if
-# another process inserts it at the same moment, DO UPDATE waits for it and returns its
-# id (DO NOTHING would return no row, and the turn would be lost).
-_CONVERSATION_ID = """
+# The turns and replies stored at once share this statement, one element of each array
+# per turn, in call order ($15): $1..$4 name the conversation, $5 is now, $6..$11 the
+# turn; a reply's usage ($12 day, $13 prompt, $14 completion) is counted in the same
+# statement, both or neither (a plain turn has NULLs there).
+#
+# Conversations are read first: an existing one (the usual case) is found without a
+# write. Only new ones are inserted; if another process inserts one at the same moment,
+# DO UPDATE waits for it and returns its id (DO NOTHING would return no row, and the
+# turn would be lost). A conversation or a day's usage is written once however many
+# rows of the batch share it: DO UPDATE may change a row only once per statement.
+#
+# Two batches at once (two lanes, or two replicas) lock what they write in one order,
+# so they queue up instead of deadlocking: new conversations in the order of their key,
+# then the turns, then the usage rows in the order of their key (``counted`` waits for
+# ``turn``: the scalar subquery in its WHERE is an InitPlan, which reads all of ``turn``
+# before the first usage row is written).
+_ADD_TURNS = """
+    WITH new AS (
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
+                             $5::timestamptz[], $6::text[], $7::text[], $8::int[], $9::text[],
+                             $10::text[], $11::text[], $12::date[], $13::bigint[],
+                             $14::bigint[], $15::int[])
+            AS r(platform, workspace, channel, thread, now, role, content, tokens,
+                 author_id, author_name, event_id, day, prompt_tokens, completion_tokens, n)),
     found AS (
-        SELECT id FROM conversations
-        WHERE platform = $1 AND workspace = $2 AND channel = $3 AND thread = $4),
+        SELECT id, platform, workspace, channel, thread FROM conversations
+        WHERE (platform, workspace, channel, thread) IN (
+            SELECT platform, workspace, channel, thread FROM new)),
     created AS (
         INSERT INTO conversations (platform, workspace, channel, thread, created_at)
-        SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM found)
+        SELECT DISTINCT ON (platform, workspace, channel, thread)
+            platform, workspace, channel, thread, now
+        FROM new
+        WHERE (platform, workspace, channel, thread) NOT IN (
+            SELECT platform, workspace, channel, thread FROM found)
+        ORDER BY platform, workspace, channel, thread, n
         ON CONFLICT (platform, workspace, channel, thread) DO UPDATE SET thread = excluded.thread
-        RETURNING id),
-    conversation AS (SELECT id FROM found UNION ALL SELECT id FROM created)
-"""
-_INSERT_TURN = """
+        RETURNING id, platform, workspace, channel, thread),
+    conversation AS (SELECT * FROM found UNION ALL SELECT * FROM created),
     turn AS (
         INSERT INTO turns (conversation_id, role, content, tokens, author_id, author_name,
                            created_at, event_id)
-        SELECT id, $6, $7, $8, $9, $10, $5, $11 FROM conversation
-        RETURNING id)
-"""
-_ADD_TURN = f"WITH {_CONVERSATION_ID}, {_INSERT_TURN} SELECT id FROM turn"
-# The same, and the reply's usage ($12 day, $13 prompt, $14 completion) counted in the
-# same statement: both or neither.
-_ADD_REPLY = f"""
-    WITH {_CONVERSATION_ID}, {_INSERT_TURN},
+        SELECT conversation.id, role, content, tokens, author_id, author_name, now, event_id
+        FROM new JOIN conversation USING (platform, workspace, channel, thread)
+        ORDER BY n
+        RETURNING id),
     counted AS (
         INSERT INTO usage_daily
             (platform, workspace, channel, day, prompt_tokens, completion_tokens)
-        VALUES ($1, $2, $3, $12, $13, $14)
+        SELECT platform, workspace, channel, day, sum(prompt_tokens)::bigint,
+               sum(completion_tokens)::bigint
+        FROM new
+        WHERE day IS NOT NULL AND (SELECT count(*) FROM turn) > 0
+        GROUP BY platform, workspace, channel, day
+        ORDER BY platform, workspace, channel, day
         ON CONFLICT (platform, workspace, channel, day) DO UPDATE SET
             prompt_tokens = usage_daily.prompt_tokens + excluded.prompt_tokens,
             completion_tokens = usage_daily.completion_tokens + excluded.completion_tokens)
@@ -145,6 +180,14 @@ _ANSWER_TURNS = f"""
 _PERSONA_COLUMNS = "system_prompt, name, description, model, temperature, max_tokens"
 _CHANNEL_IS = "platform = $1 AND workspace = $2 AND channel = $3"
 _GET_PERSONA = f"SELECT {_PERSONA_COLUMNS} FROM personas WHERE {_CHANNEL_IS}"
+# Every answer looks its persona up: the lookups made at once share one statement, and
+# give back the places ($4) of the channels that have one.
+_GET_PERSONAS = f"""
+    SELECT asked.n, {_PERSONA_COLUMNS}
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::int[])
+        AS asked(platform, workspace, channel, n)
+    JOIN personas USING (platform, workspace, channel)
+"""
 # Changes of one channel's persona queue up behind this lock, so each audit entry's
 # "before" is the "after" of the one before it, even for a channel with no row to lock.
 _LOCK_CHANNEL_PERSONA = (
@@ -203,31 +246,55 @@ _RECORD_COLUMNS = """
     is_admin, route, state, owner, attempts, delivery, created_at
 """
 # Claims of one conversation's answers queue up behind a transaction-level lock, taken
-# before the row (and its ``claim_order``) is made and held until it is committed: so
-# ``claim_order`` is also the order in which they became visible, and no replica can see
-# a later answer of a conversation without the earlier ones (``earlier_unfinished``).
-# The lock is in a FROM subquery so that it is taken before the row is formed; a volatile
-# function keeps the planner from folding the subquery away.
-_CLAIM_ANSWER = f"""
+# before the rows (and their ``claim_order``) are made and held until they are committed:
+# so ``claim_order`` is also the order in which they became visible, and no replica can
+# see a later answer of a conversation without the earlier ones (``earlier_unfinished``).
+#
+# The claims made at once share this statement (``_claim_answers``); its columns travel
+# as arrays, one element per claim, in call order ($16 is that order). ``queued`` takes
+# the lock of every conversation of the batch, each once and in the order of its key,
+# before any row is formed: the scalar subquery in WHERE is an InitPlan, run in full
+# before the first row, and a volatile function keeps it from being planned away. Every
+# batch, of any replica, takes its locks in that same order, so two batches sharing
+# conversations queue up instead of deadlocking; and a batch holds all its locks while
+# it inserts, so it never waits for another batch's lock halfway through. ORDER BY gives
+# each conversation's claims their ``claim_order`` in call order.
+_CLAIM_ANSWERS = f"""
+    WITH claims AS (
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                             $6::text[], $7::text[], $8::text[], $9::boolean[],
+                             $10::boolean[], $11::text[], $12::text[], $13::timestamptz[],
+                             $14::text[], $15::timestamptz[], $16::int[])
+            AS c(platform, event_id, workspace, channel, thread, user_id, user_name, text,
+                 is_dm, is_admin, route, owner, lease_until, delivery, created_at, n)),
+    queued AS MATERIALIZED (
+        SELECT pg_advisory_xact_lock({_CONVERSATION_CLAIMS}, lock) FROM (
+            SELECT DISTINCT hashtext(concat_ws(chr(31), platform, workspace, channel,
+                                               thread)) AS lock
+            FROM claims ORDER BY lock) AS conversations)
     INSERT INTO answers
         (platform, event_id, workspace, channel, thread, user_id, user_name, text, is_dm,
          is_admin, route, state, owner, lease_until, attempts, delivery, created_at,
          updated_at)
-    SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text,
-           $9::boolean, $10::boolean, $11::jsonb, 'answering', $12::text, $13::timestamptz,
-           1, $14::jsonb, $15::timestamptz, $15::timestamptz
-    FROM (SELECT pg_advisory_xact_lock({_CONVERSATION_CLAIMS},
-            hashtext(concat_ws(chr(31), $1::text, $3::text, $4::text, $5::text)))) AS queued
+    SELECT platform, event_id, workspace, channel, thread, user_id, user_name, text, is_dm,
+           is_admin, route::jsonb, 'answering', owner, lease_until, 1, delivery::jsonb,
+           created_at, created_at
+    FROM claims
+    WHERE (SELECT count(*) FROM queued) > 0
+    ORDER BY n
     ON CONFLICT (platform, event_id) DO NOTHING
-    RETURNING 1
+    RETURNING platform, event_id
 """
 _GET_ANSWER = f"SELECT {_RECORD_COLUMNS} FROM answers WHERE platform = $1 AND event_id = $2"
+# The answers asking at once share one statement ($1, $2: their keys, $3: their places
+# in the batch); it gives back the places of those that must wait.
 _EARLIER_UNFINISHED = """
-    SELECT EXISTS (
-        SELECT 1 FROM answers AS mine JOIN answers AS earlier
-            ON earlier.platform = mine.platform AND earlier.workspace = mine.workspace
+    SELECT asked.n FROM unnest($1::text[], $2::text[], $3::int[]) AS asked(platform, event_id, n)
+    JOIN answers AS mine ON mine.platform = asked.platform AND mine.event_id = asked.event_id
+    WHERE EXISTS (
+        SELECT 1 FROM answers AS earlier
+        WHERE earlier.platform = mine.platform AND earlier.workspace = mine.workspace
             AND earlier.channel = mine.channel AND earlier.thread = mine.thread
-        WHERE mine.platform = $1 AND mine.event_id = $2
             AND earlier.state = 'answering' AND earlier.claim_order < mine.claim_order)
 """
 # $1 owner, $2 lease until, $3 now. Of two takers at once, the second waits for the
@@ -262,13 +329,18 @@ _SET_LEASES = """
     WHERE owner = $3 AND state = 'answering'
         AND (platform, event_id) IN (SELECT * FROM unnest($4::text[], $5::text[]))
 """
-_SAVE_DELIVERY = """
-    UPDATE answers SET delivery = $1, updated_at = $2
-    WHERE platform = $3 AND event_id = $4 AND owner = $5 AND state = 'answering'
-"""
-_FINISH_ANSWER = """
-    UPDATE answers SET state = $1, delivery = $2, updated_at = $3
-    WHERE platform = $4 AND event_id = $5 AND owner = $6 AND state = 'answering'
+# Many answers finished (or their progress saved, state staying 'answering') at once
+# share this statement, one element of each array per answer: key, owner, state,
+# delivery, now. RETURNING tells each caller whether its own row changed. No answer is
+# twice in one batch: its writes wait for each other (``_InCallOrder``).
+_FINISH_ANSWERS = """
+    UPDATE answers SET state = done.state, delivery = done.delivery::jsonb,
+        updated_at = done.updated_at
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                $6::timestamptz[]) AS done(platform, event_id, owner, state, delivery, updated_at)
+    WHERE answers.platform = done.platform AND answers.event_id = done.event_id
+        AND answers.owner = done.owner AND answers.state = 'answering'
+    RETURNING answers.platform, answers.event_id
 """
 _SERVER_VERSION = "SELECT current_setting('server_version')"
 
@@ -312,6 +384,21 @@ class PostgresStore(OpenedInContext):
         self._closed = False
         self._lifecycle = asyncio.Lock()
         self._in_call_order = _InCallOrder()
+        # Calls made while a statement of their kind is in flight share the next one
+        # (see ``_Batches``). Saves have batches of their own: a save and a later finish
+        # of one answer never share a statement (``_InCallOrder`` sends the finish only
+        # once the save is done).
+        lanes = min(pool_size, _LANES)
+        self._answer_claims: _Batches[_NewAnswer, bool] = _Batches(
+            self._claim_answers, _MAX_BATCH, lanes)
+        self._turn_checks: _Batches[AnswerKey, bool] = _Batches(
+            self._earlier_unfinished, _MAX_BATCH, lanes)
+        self._saves: _Batches[_Finish, bool] = _Batches(self._finish_answers, _MAX_BATCH, lanes)
+        self._finishes: _Batches[_Finish, bool] = _Batches(
+            self._finish_answers, _MAX_BATCH, lanes)
+        self._turns: _Batches[_NewTurn, Turn] = _Batches(self._add_turns, _MAX_BATCH, lanes)
+        self._persona_reads: _Batches[ChannelRef, Persona | None] = _Batches(
+            self._get_personas, _MAX_BATCH, lanes)
 
     def __repr__(self) -> str:
         return f"PostgresStore({self._shown!r})"
@@ -354,20 +441,19 @@ class PostgresStore(OpenedInContext):
 
     # -- turns -------------------------------------------------------------------------
     async def add_turn(self, conversation: ConversationRef, turn: NewTurn) -> Turn:
+        self._open_pool("add_turn")
         now = self._now()
-        async with self._connection("add_turn") as db:
-            turn_id = await db.fetchval(_ADD_TURN, *_turn_params(conversation, turn, now))
-        return _stored(turn_id, turn, now)
+        return await self._turns.submit(
+            _NewTurn(turn, (*_turn_params(conversation, turn, now), None, None, None)))
 
     async def add_reply(
         self, conversation: ConversationRef, turn: NewTurn, usage: Usage, day: date
     ) -> Turn:
+        self._open_pool("add_reply")
         now = self._now()
         params = (*_turn_params(conversation, turn, now), day, usage.prompt_tokens,
                   usage.completion_tokens)
-        async with self._connection("add_reply") as db:
-            turn_id = await db.fetchval(_ADD_REPLY, *params)
-        return _stored(turn_id, turn, now)
+        return await self._turns.submit(_NewTurn(turn, params))
 
     async def recent_turns(
         self, conversation: ConversationRef, limit: int, before_id: int | None = None
@@ -387,9 +473,8 @@ class PostgresStore(OpenedInContext):
 
     # -- personas ----------------------------------------------------------------------
     async def get_persona(self, channel: ChannelRef) -> Persona | None:
-        async with self._connection("get_persona") as db:
-            row = await db.fetchrow(_GET_PERSONA, *_channel_key(channel))
-        return None if row is None else Persona(*row)
+        self._open_pool("get_persona")
+        return await self._persona_reads.submit(channel)
 
     async def set_persona(
         self,
@@ -442,8 +527,9 @@ class PostgresStore(OpenedInContext):
                   message.user_name, message.text, message.is_dm, message.is_admin,
                   route_to_json(route), owner, _after(now, lease_seconds),
                   Delivery().to_json(), now)
-        async with self._connection("claim_answer") as db:
-            return await db.fetchval(_CLAIM_ANSWER, *params) is not None
+        self._open_pool("claim_answer")
+        # In the HTTP ack path: the claims made meanwhile share one statement.
+        return await self._answer_claims.submit(_NewAnswer(params))
 
     async def take_answer(
         self, key: AnswerKey, owner: str, lease_seconds: float
@@ -478,23 +564,24 @@ class PostgresStore(OpenedInContext):
         return await self._set_leases("release_answers", keys, owner, self._now())
 
     async def save_delivery(self, key: AnswerKey, owner: str, delivery: Delivery) -> bool:
-        async with self._in_call_order.turn(key), self._connection("save_delivery") as db:
-            status = await db.execute(_SAVE_DELIVERY, delivery.to_json(), self._now(), *key, owner)
-        return _count(status) == 1
+        self._open_pool("save_delivery")
+        save = _Finish(key, owner, "answering", delivery.to_json(), self._now())
+        async with self._in_call_order.turn(key):
+            return await self._saves.submit(save)
 
     async def finish_answer(
         self, key: AnswerKey, owner: str, state: AnswerState, delivery: Delivery
     ) -> bool:
         if state not in _FINISHED_STATES:
             raise ValueError(f"an answer finishes delivered or failed, not {state!r}")
-        async with self._in_call_order.turn(key), self._connection("finish_answer") as db:
-            status = await db.execute(_FINISH_ANSWER, state, delivery.to_json(), self._now(),
-                                      *key, owner)
-        return _count(status) == 1
+        self._open_pool("finish_answer")
+        finish = _Finish(key, owner, state, delivery.to_json(), self._now())
+        async with self._in_call_order.turn(key):
+            return await self._finishes.submit(finish)
 
     async def earlier_unfinished(self, key: AnswerKey) -> bool:
-        async with self._connection("earlier_unfinished") as db:
-            return bool(await db.fetchval(_EARLIER_UNFINISHED, *key))
+        self._open_pool("earlier_unfinished")
+        return await self._turn_checks.submit(key)
 
     async def get_answer(self, key: AnswerKey) -> AnswerRecord | None:
         async with self._connection("get_answer") as db:
@@ -584,6 +671,212 @@ class PostgresStore(OpenedInContext):
             return _count(await db.execute(_SET_LEASES, until, self._now(), owner,
                                            platforms, event_ids))
 
+    # -- batches (see ``_Batches``) ----------------------------------------------------
+    async def _claim_answers(self, batch: list[_NewAnswer]) -> list[bool | Exception]:
+        """``_Batches``' writer for answer claims: one statement for the batch.
+
+        Only the first claim of a key in the batch is in the statement (and told True if
+        it is inserted); the repeats are told False, as they would be after it. If the
+        database refuses the statement (rolled back whole), each claim is tried alone, so
+        only a bad one fails.
+        """
+        first: dict[AnswerKey, _NewAnswer] = {}
+        for new in batch:
+            first.setdefault(new.key, new)
+        unique = list(first.values())
+        try:
+            claimed = await self._insert_claims(unique)
+        except StoreError as exc:
+            if len(unique) == 1 or not _refused(exc):
+                return [exc] * len(batch)
+            claimed = set()
+            failed: dict[AnswerKey, StoreError] = {}
+            for new in unique:
+                try:
+                    claimed |= await self._insert_claims([new])
+                except StoreError as alone:
+                    failed[new.key] = alone
+            return [failed.get(new.key, result) for new, result
+                    in zip(batch, _first_wins([new.key for new in batch], claimed), strict=True)]
+        return _first_wins([new.key for new in batch], claimed)
+
+    async def _insert_claims(self, claims: list[_NewAnswer]) -> set[AnswerKey]:
+        columns = [list(column) for column in zip(*(new.params for new in claims), strict=True)]
+        async with self._connection("claim_answer") as db:
+            rows = await db.fetch(_CLAIM_ANSWERS, *columns, list(range(len(claims))))
+        return {(platform, event_id) for platform, event_id in rows}
+
+    async def _finish_answers(self, batch: list[_Finish]) -> list[bool | Exception]:
+        """``_Batches``' writer for saves and finishes: one UPDATE for the batch."""
+        action = "save_delivery" if batch[0].state == "answering" else "finish_answer"
+        async with self._connection(action) as db:
+            rows = await db.fetch(
+                _FINISH_ANSWERS, [finish.key[0] for finish in batch],
+                [finish.key[1] for finish in batch], [finish.owner for finish in batch],
+                [finish.state for finish in batch], [finish.delivery for finish in batch],
+                [finish.now for finish in batch])
+        done = {(platform, event_id) for platform, event_id in rows}
+        return [finish.key in done for finish in batch]
+
+    async def _add_turns(self, batch: list[_NewTurn]) -> list[Turn | Exception]:
+        """``_Batches``' writer for turns and replies: one INSERT for the batch, else one
+        at a time, so that a bad one (all or nothing, with its usage) fails alone."""
+        try:
+            return list(await self._insert_turns(batch))
+        except StoreError as exc:
+            if len(batch) == 1 or not _refused(exc):
+                return [exc] * len(batch)
+        results: list[Turn | Exception] = []
+        for new in batch:
+            try:
+                results.extend(await self._insert_turns([new]))
+            except StoreError as exc:
+                results.append(exc)
+        return results
+
+    async def _insert_turns(self, batch: list[_NewTurn]) -> list[Turn]:
+        columns = [list(column) for column in zip(*(new.params for new in batch), strict=True)]
+        action = "add_turn" if len(batch) > 1 or batch[0].params[11] is None else "add_reply"
+        async with self._connection(action) as db:
+            rows = await db.fetch(_ADD_TURNS, *columns, list(range(len(batch))))
+        # Inserted in call order (ORDER BY n), and identity numbers only grow within a
+        # statement; RETURNING's own order is unspecified, hence the sort.
+        ids = sorted(turn_id for (turn_id,) in rows)
+        return [_stored(turn_id, new.turn, new.params[4])
+                for new, turn_id in zip(batch, ids, strict=True)]
+
+    async def _get_personas(self, batch: list[ChannelRef]) -> list[Persona | None | Exception]:
+        """``_Batches``' reader for personas: one SELECT for the batch."""
+        async with self._connection("get_persona") as db:
+            rows = await db.fetch(_GET_PERSONAS, [channel.platform for channel in batch],
+                                  [channel.workspace for channel in batch],
+                                  [channel.channel for channel in batch], list(range(len(batch))))
+        found = {row[0]: Persona(*row[1:]) for row in rows}
+        return [found.get(n) for n in range(len(batch))]
+
+    async def _earlier_unfinished(self, batch: list[AnswerKey]) -> list[bool | Exception]:
+        """``_Batches``' reader for "must this answer wait?": one SELECT for the batch."""
+        async with self._connection("earlier_unfinished") as db:
+            rows = await db.fetch(_EARLIER_UNFINISHED, [key[0] for key in batch],
+                                  [key[1] for key in batch], list(range(len(batch))))
+        waiting = {n for (n,) in rows}
+        return [n in waiting for n in range(len(batch))]
+
+
+@dataclass(frozen=True, slots=True)
+class _NewTurn:
+    """A turn or reply waiting for its batch: ``_ADD_TURNS``' $1..$14, one per column."""
+
+    turn: NewTurn
+    params: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _NewAnswer:
+    """A claim waiting for its batch: ``_CLAIM_ANSWERS``' $1..$15, one per column."""
+
+    params: tuple[Any, ...]
+
+    @property
+    def key(self) -> AnswerKey:
+        return (self.params[0], self.params[1])
+
+
+@dataclass(frozen=True, slots=True)
+class _Finish:
+    """A save or finish waiting for its batch; ``delivery`` is already JSON."""
+
+    key: AnswerKey
+    owner: str
+    state: AnswerState
+    delivery: str
+    now: datetime
+
+
+class _Batches(Generic[_Row, _Result]):
+    """``Batcher``'s grouping (``core/store/batcher.py``), on up to ``lanes`` pooled
+    connections at once: ``await submit(row)`` returns the row's own result or raises
+    its own error.
+
+    A call starts a batch at once while fewer than ``lanes`` are in flight; otherwise it
+    waits, and the next lane to come free takes everything waiting in one statement. So
+    under a burst 200 calls cost a handful of round trips instead of 200 turns at the
+    pool, while a batch held up in the database (a claim queued behind a conversation's
+    lock that another replica holds) does not hold up the calls behind it. Within one
+    process, the writes to one answer never share a batch (``_InCallOrder``).
+    """
+
+    def __init__(
+        self, write: Callable[[list[_Row]], Awaitable[list[_Result | Exception]]],
+        max_batch: int, lanes: int,
+    ) -> None:
+        # ``write`` returns one result per row, in order: the stored value or its error.
+        self._write = write
+        self._max_batch = max_batch
+        self._lanes = lanes
+        self._in_flight = 0
+        self._waiting: list[tuple[_Row, asyncio.Future[_Result]]] = []
+        # The loop keeps only weak references to tasks: these keep the lanes running.
+        self._lanes_running: set[asyncio.Task[None]] = set()
+
+    async def submit(self, row: _Row) -> _Result:
+        future: asyncio.Future[_Result] = asyncio.get_running_loop().create_future()
+        self._waiting.append((row, future))
+        if self._in_flight < self._lanes:
+            self._in_flight += 1
+            lane = asyncio.create_task(self._write_waiting(), name="store-batch")
+            self._lanes_running.add(lane)
+            lane.add_done_callback(self._lanes_running.discard)
+        return await future
+
+    async def _write_waiting(self) -> None:
+        try:
+            while self._waiting:
+                batch = self._waiting[: self._max_batch]
+                del self._waiting[: self._max_batch]
+                try:
+                    results = await self._write([row for row, _ in batch])
+                except Exception as exc:  # noqa: BLE001 - each waiting caller gets it
+                    results = [exc] * len(batch)
+                except BaseException:
+                    _cancel(batch)
+                    raise
+                for (_, future), result in zip(batch, results, strict=True):
+                    if future.done():  # its caller was cancelled; the row is written anyway
+                        continue
+                    if isinstance(result, Exception):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+        finally:
+            # No await since the loop test: nothing can have been queued in between.
+            self._in_flight -= 1
+            if not self._in_flight:
+                waiting, self._waiting = self._waiting, []
+                _cancel(waiting)
+
+
+def _cancel(batch: list[tuple[Any, asyncio.Future[Any]]]) -> None:
+    for _, future in batch:
+        future.cancel()
+
+
+def _refused(error: StoreError) -> bool:
+    """Whether the database refused a statement (and rolled it back), rather than a
+    connection failing or a timeout: only then is trying its rows alone safe and quick."""
+    return isinstance(error.__cause__, asyncpg.PostgresError)
+
+
+def _first_wins(keys: list[AnswerKey], done: set[AnswerKey]) -> list[bool | Exception]:
+    """Each caller's result, in order: True for the first of a key the statement wrote;
+    False for the others, and for a repeat of the same key in the batch."""
+    done = set(done)
+    results: list[bool | Exception] = []
+    for key in keys:
+        results.append(key in done)
+        done.discard(key)
+    return results
+
 
 async def _keep_session(connection: asyncpg.Connection) -> None:
     """The pool's reset on release: nothing to do.
@@ -649,7 +942,7 @@ def _channel_key(channel: ChannelRef) -> tuple[str, str, str]:
 
 
 def _turn_params(conversation: ConversationRef, turn: NewTurn, now: datetime) -> tuple[Any, ...]:
-    # $1..$11 of ``_ADD_TURN``. "" (no event) is stored as NULL: such turns stay out of
+    # $1..$11 of ``_ADD_TURNS``. "" (no event) is stored as NULL: such turns stay out of
     # the index ``turns_by_event``.
     return (*_conversation_key(conversation), now, turn.role, turn.content, turn.tokens,
             turn.author_id, turn.author_name, turn.event_id or None)

@@ -19,7 +19,7 @@ from core.errors import ConfigurationError, StoreError
 from core.store import PostgresStore, open_store, redacted_url
 from core.store import postgres_migrations as migrations
 from core.store.postgres import _CONVERSATION_CLAIMS, _RECENT_TURNS
-from core.types import ConversationRef, IncomingMessage, NewTurn, Persona, Usage, UsageTotals
+from core.types import ChannelRef, ConversationRef, IncomingMessage, NewTurn, Persona, Usage, UsageTotals
 from tests.core.store.test_contract import FakeClock
 
 CONVERSATION = ConversationRef("slack", "T1", "C1", "1700000000.000100")
@@ -283,14 +283,172 @@ async def test_claims_of_one_conversation_queue_behind_its_lock(
     async with PostgresStore(postgres_url) as store:
         await raw.execute(lock, _CONVERSATION_CLAIMS, *_key(CONVERSATION))
         claiming = asyncio.ensure_future(store.claim_answer(asked("Ev1"), ROUTE, "A", LEASE))
+        await asyncio.sleep(0.2)
+        assert not claiming.done()
+        # A claim made while that one waits goes out in a batch of its own, and is not
+        # held up by it.
         other = ConversationRef("slack", "T1", "C2")
         assert await store.claim_answer(asked("Ev2", other), ROUTE, "A", LEASE) is True
-        await asyncio.sleep(0.2)
         assert not claiming.done()
 
         await raw.execute(lock.replace("pg_advisory_lock", "pg_advisory_unlock"),
                           _CONVERSATION_CLAIMS, *_key(CONVERSATION))
         assert await asyncio.wait_for(claiming, 10) is True
+
+
+# -- batches ---------------------------------------------------------------------------
+
+
+class CountingPool:
+    """The store's pool, counting the connections taken from it: its round trips."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self.taken = 0
+
+    def acquire(self):  # type: ignore[no-untyped-def]
+        self.taken += 1
+        return self.pool.acquire()
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.pool, name)
+
+
+def count_acquisitions(store: PostgresStore, monkeypatch: pytest.MonkeyPatch) -> CountingPool:
+    counting = CountingPool(store._pool)  # noqa: SLF001 - the store's seam to its connections
+    monkeypatch.setattr(store, "_pool", counting)
+    return counting
+
+
+def in_thread(n: int) -> ConversationRef:
+    return ConversationRef("slack", "T1", f"C{n % 20}", f"thread-{n % 7}")
+
+
+async def test_a_burst_of_claims_shares_statements(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with PostgresStore(postgres_url) as store:
+        taken = count_acquisitions(store, monkeypatch)
+        # Each of 200 events claimed twice at once (two batches of 200 rows, on two
+        # connections at once): one claim of each wins.
+        claims = await asyncio.gather(*(
+            store.claim_answer(asked(f"E{n % 200}", in_thread(n)), ROUTE, f"O{n // 200}", LEASE)
+            for n in range(400)))
+        # In one batch, the first call of a key wins.
+        repeated = await asyncio.gather(*(
+            store.claim_answer(asked(f"R{n % 100}", in_thread(n)), ROUTE, f"O{n // 100}", LEASE)
+            for n in range(200)))
+
+        assert [claims[n] + claims[n + 200] for n in range(200)] == [1] * 200
+        assert repeated == [True] * 100 + [False] * 100
+        assert taken.taken <= 3, taken.taken
+        for n in (0, 99):
+            assert (await store.get_answer(("slack", f"R{n}"))).owner == "O0"
+
+
+async def test_a_burst_of_checks_saves_and_finishes_shares_statements(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with PostgresStore(postgres_url) as store:
+        keys = [("slack", f"E{n}") for n in range(200)]
+        await asyncio.gather(*(store.claim_answer(asked(key[1], in_thread(n)), ROUTE, "A", LEASE)
+                               for n, key in enumerate(keys)))
+        taken = count_acquisitions(store, monkeypatch)
+
+        waits = await asyncio.gather(*(store.earlier_unfinished(key) for key in keys))
+        saves = await asyncio.gather(*(
+            store.save_delivery(key, owner, Delivery(("m",), 1))
+            for key in keys for owner in ("A", "intruder")))
+        finishes = await asyncio.gather(*(
+            call for key in keys for call in (
+                store.save_delivery(key, "A", Delivery(("m", "n"), 2)),
+                store.finish_answer(key, "A", "delivered", Delivery(("m", "n", "o"), 3)),
+                store.finish_answer(key, "A", "failed", Delivery()))))
+
+        # The first of each conversation (thread) answers; every later one waits.
+        assert waits == [n >= 140 for n in range(200)]
+        assert saves == [True, False] * 200
+        assert finishes == [True, True, False] * 200
+        assert taken.taken <= 4 * 4, taken.taken
+        record = await store.get_answer(keys[0])
+        assert (record.state, record.delivery) == ("delivered", Delivery(("m", "n", "o"), 3))
+
+
+async def test_a_burst_of_persona_lookups_shares_statements(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with PostgresStore(postgres_url) as store:
+        channels = [ChannelRef("slack", "T1", f"C{n}") for n in range(200)]
+        for channel in channels[::3]:
+            await store.set_persona(channel, Persona(f"Be {channel.channel}."), "U1", "ada")
+        taken = count_acquisitions(store, monkeypatch)
+
+        personas = await asyncio.gather(*(store.get_persona(channel)
+                                          for channel in channels + channels[:50]))
+
+        assert personas == [Persona(f"Be C{n % 200}.") if n % 200 % 3 == 0 else None
+                            for n in range(250)]
+        assert taken.taken <= 3, taken.taken
+
+
+async def test_a_burst_of_turns_and_replies_shares_statements(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One batch (200 rows at most): new and shared conversations, several replies of one
+    # channel and day; each caller gets its own turn, numbered in call order.
+    async with PostgresStore(postgres_url) as store:
+        taken = count_acquisitions(store, monkeypatch)
+        stored = await asyncio.gather(*(
+            store.add_reply(in_thread(n), NewTurn("assistant", f"a{n}", 2), Usage(n, 1), DAY)
+            if n % 2 else store.add_turn(in_thread(n), NewTurn("user", f"q{n}", 1))
+            for n in range(200)))
+
+        assert taken.taken == 1, taken.taken
+        assert [turn.content for turn in stored] == [
+            f"a{n}" if n % 2 else f"q{n}" for n in range(200)]
+        ids = [turn.id for turn in stored]
+        assert len(set(ids)) == 200
+        for thread in (0, 1, 139):
+            history = await store.recent_turns(in_thread(thread), 10)
+            assert [turn.id for turn in history] == [ids[n] for n in range(thread, 200, 140)]
+            assert [turn.content for turn in history] == [
+                stored[n].content for n in range(thread, 200, 140)]
+        channel = in_thread(1).channel_ref
+        assert await store.usage(channel, DAY) == UsageTotals(*[Usage(
+            sum(n for n in range(200) if n % 2 and n % 20 == 1),
+            sum(1 for n in range(200) if n % 2 and n % 20 == 1))] * 2)
+
+
+async def test_claims_from_two_replicas_at_once_keep_one_winner_and_claim_order(
+    replicas: tuple[PostgresStore, PostgresStore], raw: asyncpg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Both replicas claim every event, in opposite orders, over shared conversations:
+    # their batches (one each: 200 rows at most) take the same conversation locks at once.
+    events = [f"E{n}" for n in range(200)]
+    first, second = replicas
+    pools = [count_acquisitions(store, monkeypatch) for store in replicas]
+    results = await asyncio.wait_for(asyncio.gather(
+        asyncio.gather(*(first.claim_answer(asked(event_id, in_thread(n)), ROUTE, "A", LEASE)
+                         for n, event_id in enumerate(events))),
+        asyncio.gather(*(second.claim_answer(asked(event_id, in_thread(n)), ROUTE, "B", LEASE)
+                         for n, event_id in reversed(list(enumerate(events)))))), 30)
+
+    won_by_first, won_by_second = results[0], results[1][::-1]
+    # One statement each: no deadlock made them fall back to one claim at a time.
+    assert [pool.taken for pool in pools] == [1, 1]
+    assert all(a != b for a, b in zip(won_by_first, won_by_second, strict=True))
+    rows = await raw.fetch("SELECT event_id, owner, claim_order FROM answers")
+    owners = {row["event_id"]: row["owner"] for row in rows}
+    assert owners == {event_id: "A" if won else "B"
+                      for event_id, won in zip(events, won_by_first, strict=True)}
+    # Within one replica, a conversation's claims are numbered in the order they were made.
+    order = {row["event_id"]: row["claim_order"] for row in rows}
+    for owner, made in (("A", events), ("B", events[::-1])):
+        for conversation in range(140):
+            numbers = [order[event_id] for event_id in made
+                       if owners[event_id] == owner and int(event_id[1:]) % 140 == conversation]
+            assert numbers == sorted(numbers)
 
 
 # -- atomicity -------------------------------------------------------------------------
@@ -351,9 +509,12 @@ async def test_the_pool_never_holds_more_than_pool_size_connections(
     postgres_url: str, raw: asyncpg.Connection, pool_size: int
 ) -> None:
     async with open_store(postgres_url, pool_size=pool_size) as store:
+        # Claims share statements (see test_a_burst_of_claims_shares_statements); reads
+        # of answers each take a connection.
         claims = await asyncio.gather(*(
             store.claim_answer(asked(f"E{n}", ConversationRef("slack", "T1", f"C{n}")), ROUTE,
                                "A", LEASE) for n in range(40)))
+        await asyncio.gather(*(store.get_answer(("slack", f"E{n}")) for n in range(40)))
         connections = await raw.fetchval(
             "SELECT count(*) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()")
