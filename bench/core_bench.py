@@ -323,12 +323,13 @@ async def main(args: argparse.Namespace) -> int:
     del memory, mem_runner
     gc.collect()
 
-    store_class = load_store_class(args.store_class, args.plain)
     if args.database_url:
         from bench.postgres_bench_store import BenchPostgresStore
 
-        def store_class(path: Path) -> Any:  # type: ignore[no-redef]
+        def store_class(path: Path) -> Any:
             return BenchPostgresStore(args.database_url)
+    else:
+        store_class = load_store_class(args.store_class, args.plain)
     if args.store_class:
         print(f"store: {store_class.__module__}.{store_class.__name__} from {args.store_class}")
     async with store_class(db_path) as store:

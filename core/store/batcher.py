@@ -23,32 +23,39 @@ Result = TypeVar("Result")
 class Batcher(Generic[Row, Result]):
     """``await submit(row)`` returns once the row is written or read (or raises its error).
 
-    One background task runs batches while rows are waiting and ends when none are, so an
-    idle store holds no task. Each row's outcome is its own: the ``write`` function
-    decides how a failure in a batch is narrowed down to the rows that caused it.
+    Up to ``lanes`` background tasks run batches while rows are waiting and end when
+    none are, so an idle store holds no task. A row starts a batch at once while fewer
+    than ``lanes`` are running; otherwise it waits, and the next lane to come free takes
+    everything waiting in one statement. One lane suits one connection (SQLite); more
+    let a batch held up in the database (a claim queued behind another process's lock)
+    not hold up the rows behind it. Each row's outcome is its own: the ``write``
+    function decides how a failure in a batch is narrowed down to the rows that caused it.
     """
 
     def __init__(
-        self, write: Callable[[list[Row]], Awaitable[list[Result | Exception]]], max_batch: int
+        self, write: Callable[[list[Row]], Awaitable[list[Result | Exception]]], max_batch: int,
+        lanes: int = 1,
     ) -> None:
         # ``write`` returns one result per row, in order: the stored value or its error.
         self._write = write
         self._max_batch = max_batch
+        self._lanes = lanes
         self._waiting: list[tuple[Row, asyncio.Future[Result]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        # The loop keeps only weak references to tasks: this keeps the lanes running.
+        self._running: set[asyncio.Task[None]] = set()
 
     async def submit(self, row: Row) -> Result:
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._waiting.append((row, future))
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._write_waiting(), name="store-batch")
+        if len(self._running) < self._lanes:
+            lane = asyncio.create_task(self._write_waiting(), name="store-batch")
+            self._running.add(lane)
         return await future
 
     async def drain(self) -> None:
         """Wait until every row submitted so far is written."""
-        writer = self._writer
-        if writer is not None:
-            await asyncio.wait([writer])
+        if self._running:
+            await asyncio.wait(set(self._running))
 
     async def _write_waiting(self) -> None:
         try:
@@ -71,9 +78,10 @@ class Batcher(Generic[Row, Result]):
                         future.set_result(result)
         finally:
             # No await since the loop test: nothing can have been queued in between.
-            self._writer = None
-            waiting, self._waiting = self._waiting, []
-            _cancel(waiting)
+            self._running.discard(asyncio.current_task())  # type: ignore[arg-type]
+            if not self._running:
+                waiting, self._waiting = self._waiting, []
+                _cancel(waiting)
 
 
 def _cancel(batch: list[tuple[Row, asyncio.Future[Result]]]) -> None:

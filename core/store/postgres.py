@@ -9,7 +9,7 @@ Each operation is one statement on a pooled asyncpg connection (one round trip, 
 prepared once per connection by asyncpg), atomic by itself. The operations every answer
 makes (claims, persona lookups, turns and replies, the checks, saves and finishes of
 answers) are batched: calls made while a statement of their kind is in flight share the
-next one, each caller still getting its own result (``_Batches``), so a burst of 200
+next one, each caller still getting its own result (``Batcher``), so a burst of 200
 answers costs a few round trips per step instead of 200 turns at the pool.
 
 - a turn finds or creates its conversation in the INSERT that stores it, and a reply
@@ -31,11 +31,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import asyncpg
 
@@ -51,6 +51,7 @@ from core.answers import (
 from core.errors import StoreError
 from core.store.lifecycle import OpenedInContext
 from core.store import postgres_migrations
+from core.store.batcher import Batcher
 from core.store.urls import HIDDEN, redacted_url, url_passwords
 from core.types import (
     ChannelRef,
@@ -84,13 +85,11 @@ _CONNECT_ERRORS = (*_DRIVER_ERRORS, ValueError)
 # first names what is locked, the second hashes which one.
 _CONVERSATION_CLAIMS = 0x6377_0001
 _CHANNEL_PERSONA = 0x6377_0002
-# Batches (``_Batches``): rows per statement, and statements of one kind in flight at
+# Batches (``Batcher``): rows per statement, and statements of one kind in flight at
 # once (two: one held up in the database does not stop the others; more would take
 # connections the other operations of a burst are waiting for).
 _MAX_BATCH = 200
 _LANES = 2
-_Row = TypeVar("_Row")
-_Result = TypeVar("_Result")
 
 # -- turns -----------------------------------------------------------------------------
 # The turns and replies stored at once share this statement, one element of each array
@@ -385,19 +384,19 @@ class PostgresStore(OpenedInContext):
         self._lifecycle = asyncio.Lock()
         self._in_call_order = _InCallOrder()
         # Calls made while a statement of their kind is in flight share the next one
-        # (see ``_Batches``). Saves have batches of their own: a save and a later finish
+        # (see ``Batcher``). Saves have batches of their own: a save and a later finish
         # of one answer never share a statement (``_InCallOrder`` sends the finish only
         # once the save is done).
         lanes = min(pool_size, _LANES)
-        self._answer_claims: _Batches[_NewAnswer, bool] = _Batches(
+        self._answer_claims: Batcher[_NewAnswer, bool] = Batcher(
             self._claim_answers, _MAX_BATCH, lanes)
-        self._turn_checks: _Batches[AnswerKey, bool] = _Batches(
+        self._turn_checks: Batcher[AnswerKey, bool] = Batcher(
             self._earlier_unfinished, _MAX_BATCH, lanes)
-        self._saves: _Batches[_Finish, bool] = _Batches(self._finish_answers, _MAX_BATCH, lanes)
-        self._finishes: _Batches[_Finish, bool] = _Batches(
+        self._saves: Batcher[_Finish, bool] = Batcher(self._finish_answers, _MAX_BATCH, lanes)
+        self._finishes: Batcher[_Finish, bool] = Batcher(
             self._finish_answers, _MAX_BATCH, lanes)
-        self._turns: _Batches[_NewTurn, Turn] = _Batches(self._add_turns, _MAX_BATCH, lanes)
-        self._persona_reads: _Batches[ChannelRef, Persona | None] = _Batches(
+        self._turns: Batcher[_NewTurn, Turn] = Batcher(self._add_turns, _MAX_BATCH, lanes)
+        self._persona_reads: Batcher[ChannelRef, Persona | None] = Batcher(
             self._get_personas, _MAX_BATCH, lanes)
 
     def __repr__(self) -> str:
@@ -671,9 +670,9 @@ class PostgresStore(OpenedInContext):
             return _count(await db.execute(_SET_LEASES, until, self._now(), owner,
                                            platforms, event_ids))
 
-    # -- batches (see ``_Batches``) ----------------------------------------------------
+    # -- batches (see ``Batcher``) ----------------------------------------------------
     async def _claim_answers(self, batch: list[_NewAnswer]) -> list[bool | Exception]:
-        """``_Batches``' writer for answer claims: one statement for the batch.
+        """``Batcher``' writer for answer claims: one statement for the batch.
 
         Only the first claim of a key in the batch is in the statement (and told True if
         it is inserted); the repeats are told False, as they would be after it. If the
@@ -707,7 +706,7 @@ class PostgresStore(OpenedInContext):
         return {(platform, event_id) for platform, event_id in rows}
 
     async def _finish_answers(self, batch: list[_Finish]) -> list[bool | Exception]:
-        """``_Batches``' writer for saves and finishes: one UPDATE for the batch."""
+        """``Batcher``' writer for saves and finishes: one UPDATE for the batch."""
         action = "save_delivery" if batch[0].state == "answering" else "finish_answer"
         async with self._connection(action) as db:
             rows = await db.fetch(
@@ -719,7 +718,7 @@ class PostgresStore(OpenedInContext):
         return [finish.key in done for finish in batch]
 
     async def _add_turns(self, batch: list[_NewTurn]) -> list[Turn | Exception]:
-        """``_Batches``' writer for turns and replies: one INSERT for the batch, else one
+        """``Batcher``' writer for turns and replies: one INSERT for the batch, else one
         at a time, so that a bad one (all or nothing, with its usage) fails alone."""
         try:
             return list(await self._insert_turns(batch))
@@ -746,7 +745,7 @@ class PostgresStore(OpenedInContext):
                 for new, turn_id in zip(batch, ids, strict=True)]
 
     async def _get_personas(self, batch: list[ChannelRef]) -> list[Persona | None | Exception]:
-        """``_Batches``' reader for personas: one SELECT for the batch."""
+        """``Batcher``' reader for personas: one SELECT for the batch."""
         async with self._connection("get_persona") as db:
             rows = await db.fetch(_GET_PERSONAS, [channel.platform for channel in batch],
                                   [channel.workspace for channel in batch],
@@ -755,7 +754,7 @@ class PostgresStore(OpenedInContext):
         return [found.get(n) for n in range(len(batch))]
 
     async def _earlier_unfinished(self, batch: list[AnswerKey]) -> list[bool | Exception]:
-        """``_Batches``' reader for "must this answer wait?": one SELECT for the batch."""
+        """``Batcher``' reader for "must this answer wait?": one SELECT for the batch."""
         async with self._connection("earlier_unfinished") as db:
             rows = await db.fetch(_EARLIER_UNFINISHED, [key[0] for key in batch],
                                   [key[1] for key in batch], list(range(len(batch))))
@@ -791,74 +790,6 @@ class _Finish:
     state: AnswerState
     delivery: str
     now: datetime
-
-
-class _Batches(Generic[_Row, _Result]):
-    """``Batcher``'s grouping (``core/store/batcher.py``), on up to ``lanes`` pooled
-    connections at once: ``await submit(row)`` returns the row's own result or raises
-    its own error.
-
-    A call starts a batch at once while fewer than ``lanes`` are in flight; otherwise it
-    waits, and the next lane to come free takes everything waiting in one statement. So
-    under a burst 200 calls cost a handful of round trips instead of 200 turns at the
-    pool, while a batch held up in the database (a claim queued behind a conversation's
-    lock that another replica holds) does not hold up the calls behind it. Within one
-    process, the writes to one answer never share a batch (``_InCallOrder``).
-    """
-
-    def __init__(
-        self, write: Callable[[list[_Row]], Awaitable[list[_Result | Exception]]],
-        max_batch: int, lanes: int,
-    ) -> None:
-        # ``write`` returns one result per row, in order: the stored value or its error.
-        self._write = write
-        self._max_batch = max_batch
-        self._lanes = lanes
-        self._in_flight = 0
-        self._waiting: list[tuple[_Row, asyncio.Future[_Result]]] = []
-        # The loop keeps only weak references to tasks: these keep the lanes running.
-        self._lanes_running: set[asyncio.Task[None]] = set()
-
-    async def submit(self, row: _Row) -> _Result:
-        future: asyncio.Future[_Result] = asyncio.get_running_loop().create_future()
-        self._waiting.append((row, future))
-        if self._in_flight < self._lanes:
-            self._in_flight += 1
-            lane = asyncio.create_task(self._write_waiting(), name="store-batch")
-            self._lanes_running.add(lane)
-            lane.add_done_callback(self._lanes_running.discard)
-        return await future
-
-    async def _write_waiting(self) -> None:
-        try:
-            while self._waiting:
-                batch = self._waiting[: self._max_batch]
-                del self._waiting[: self._max_batch]
-                try:
-                    results = await self._write([row for row, _ in batch])
-                except Exception as exc:  # noqa: BLE001 - each waiting caller gets it
-                    results = [exc] * len(batch)
-                except BaseException:
-                    _cancel(batch)
-                    raise
-                for (_, future), result in zip(batch, results, strict=True):
-                    if future.done():  # its caller was cancelled; the row is written anyway
-                        continue
-                    if isinstance(result, Exception):
-                        future.set_exception(result)
-                    else:
-                        future.set_result(result)
-        finally:
-            # No await since the loop test: nothing can have been queued in between.
-            self._in_flight -= 1
-            if not self._in_flight:
-                waiting, self._waiting = self._waiting, []
-                _cancel(waiting)
-
-
-def _cancel(batch: list[tuple[Any, asyncio.Future[Any]]]) -> None:
-    for _, future in batch:
-        future.cancel()
 
 
 def _refused(error: StoreError) -> bool:
