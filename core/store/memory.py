@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from core.answers import AnswerKey, AnswerRecord, AnswerState, Delivery, Route
 from core.errors import StoreError
 from core.store.lifecycle import OpenedInContext
+from core.store.values import after, utc_now
 from core.types import (
     ChannelRef,
     ConversationRef,
@@ -32,10 +33,6 @@ __all__ = ["InMemoryStore"]
 Clock = Callable[[], datetime]
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class _StoredAnswer:
     """A record and what the store keeps beside it, as ``SQLiteStore``'s columns do."""
@@ -46,7 +43,7 @@ class _StoredAnswer:
 
 
 class InMemoryStore(OpenedInContext):
-    def __init__(self, *, clock: Clock = _utc_now) -> None:
+    def __init__(self, *, clock: Clock = utc_now) -> None:
         self._clock = clock
         self._state = "new"
         self._last_turn_id = 0
@@ -164,7 +161,7 @@ class InMemoryStore(OpenedInContext):
             return False
         now = self._now()
         record = AnswerRecord(message, dict(route), "answering", owner, 1, Delivery(), now)
-        self._answers[key] = _StoredAnswer(record, _after(now, lease_seconds), now)
+        self._answers[key] = _StoredAnswer(record, after(now, lease_seconds), now)
         return True
 
     async def take_answer(
@@ -189,7 +186,7 @@ class InMemoryStore(OpenedInContext):
 
     async def renew_answers(self, keys: list[AnswerKey], owner: str, lease_seconds: float) -> int:
         self._check_open()
-        return self._set_leases(keys, owner, _after(self._now(), lease_seconds))
+        return self._set_leases(keys, owner, after(self._now(), lease_seconds))
 
     async def release_answers(self, keys: list[AnswerKey], owner: str) -> int:
         self._check_open()
@@ -261,7 +258,7 @@ class InMemoryStore(OpenedInContext):
     def _take(self, key: AnswerKey, owner: str, lease_seconds: float) -> AnswerRecord:
         stored, now = self._answers[key], self._now()
         record = replace(stored.record, owner=owner, attempts=stored.record.attempts + 1)
-        self._answers[key] = _StoredAnswer(record, _after(now, lease_seconds), now)
+        self._answers[key] = _StoredAnswer(record, after(now, lease_seconds), now)
         return record
 
     def _set_leases(self, keys: list[AnswerKey], owner: str, until: datetime) -> int:
@@ -282,5 +279,3 @@ class InMemoryStore(OpenedInContext):
         return True
 
 
-def _after(moment: datetime, seconds: float) -> datetime:
-    return moment + timedelta(seconds=seconds)

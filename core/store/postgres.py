@@ -30,10 +30,9 @@ Times are ``timestamptz`` from the injected ``clock``, never the server's ``now(
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Callable, Hashable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -50,6 +49,7 @@ from core.answers import (
 )
 from core.errors import StoreError
 from core.store.lifecycle import OpenedInContext
+from core.store.values import after, channel_key, conversation_key, first_wins, persona_from_json, persona_to_json, utc_now
 from core.store import postgres_migrations
 from core.store.batcher import Batcher
 from core.store.urls import HIDDEN, redacted_url, url_passwords
@@ -344,10 +344,6 @@ _FINISH_ANSWERS = """
 _SERVER_VERSION = "SELECT current_setting('server_version')"
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class Probe:
     """What ``PostgresStore.probe`` found: the server, and how far its schema is."""
@@ -364,7 +360,7 @@ class PostgresStore(OpenedInContext):
         url: str,
         *,
         pool_size: int = 10,
-        clock: Clock = _utc_now,
+        clock: Clock = utc_now,
         connect_timeout: float = 10.0,
         command_timeout: float = 30.0,
     ) -> None:
@@ -463,12 +459,12 @@ class PostgresStore(OpenedInContext):
             return []
         upper = _NO_UPPER_BOUND if before_id is None else before_id
         async with self._connection("recent_turns") as db:
-            rows = await db.fetch(_RECENT_TURNS, *_conversation_key(conversation), upper, limit)
+            rows = await db.fetch(_RECENT_TURNS, *conversation_key(conversation), upper, limit)
         return [_turn_from_row(row) for row in reversed(rows)]
 
     async def forget(self, conversation: ConversationRef) -> int:
         async with self._connection("forget") as db:
-            return _count(await db.execute(_FORGET, *_conversation_key(conversation)))
+            return _count(await db.execute(_FORGET, *conversation_key(conversation)))
 
     # -- personas ----------------------------------------------------------------------
     async def get_persona(self, channel: ChannelRef) -> Persona | None:
@@ -483,7 +479,7 @@ class PostgresStore(OpenedInContext):
         actor_name: str,
     ) -> PersonaChange:
         now = self._now()
-        key = _channel_key(channel)
+        key = channel_key(channel)
         async with self._connection("set_persona") as db, db.transaction():
             await db.execute(_LOCK_CHANNEL_PERSONA, *key)
             row = await db.fetchrow(_GET_PERSONA, *key)
@@ -494,7 +490,7 @@ class PostgresStore(OpenedInContext):
                 await db.execute(_UPSERT_PERSONA, *key, *_persona_values(persona), now)
             change = PersonaChange(channel, actor_id, actor_name, before, persona, now)
             await db.execute(_INSERT_AUDIT, *key, actor_id, actor_name,
-                             _persona_to_json(before), _persona_to_json(persona), now)
+                             persona_to_json(before), persona_to_json(persona), now)
         return change
 
     async def persona_history(self, channel: ChannelRef, limit: int) -> list[PersonaChange]:
@@ -502,7 +498,7 @@ class PostgresStore(OpenedInContext):
         if limit <= 0:
             return []
         async with self._connection("persona_history") as db:
-            rows = await db.fetch(_PERSONA_HISTORY, *_channel_key(channel), limit)
+            rows = await db.fetch(_PERSONA_HISTORY, *channel_key(channel), limit)
         return [_change_from_row(channel, row) for row in rows]
 
     # -- events ------------------------------------------------------------------------
@@ -524,7 +520,7 @@ class PostgresStore(OpenedInContext):
         params = (conversation.platform, message.event_id, conversation.workspace,
                   conversation.channel, conversation.thread, message.user_id,
                   message.user_name, message.text, message.is_dm, message.is_admin,
-                  route_to_json(route), owner, _after(now, lease_seconds),
+                  route_to_json(route), owner, after(now, lease_seconds),
                   Delivery().to_json(), now)
         self._open_pool("claim_answer")
         # In the HTTP ack path: the claims made meanwhile share one statement.
@@ -535,7 +531,7 @@ class PostgresStore(OpenedInContext):
     ) -> AnswerRecord | None:
         now = self._now()
         async with self._connection("take_answer") as db:
-            row = await db.fetchrow(_TAKE_ANSWER, owner, _after(now, lease_seconds), now, *key)
+            row = await db.fetchrow(_TAKE_ANSWER, owner, after(now, lease_seconds), now, *key)
         return None if row is None else _answer_from_row(row)
 
     async def take_expired_answers(
@@ -546,7 +542,7 @@ class PostgresStore(OpenedInContext):
             return []
         now = self._now()
         async with self._connection("take_expired_answers") as db:
-            rows = await db.fetch(_TAKE_EXPIRED_ANSWERS, owner, _after(now, lease_seconds),
+            rows = await db.fetch(_TAKE_EXPIRED_ANSWERS, owner, after(now, lease_seconds),
                                   now, platform, limit)
         # RETURNING's order is unspecified: oldest first again, as the subquery chose them.
         rows.sort(key=lambda row: (row["created_at"], row["claim_order"]))
@@ -554,7 +550,7 @@ class PostgresStore(OpenedInContext):
 
     async def renew_answers(self, keys: list[AnswerKey], owner: str, lease_seconds: float) -> int:
         return await self._set_leases(
-            "renew_answers", keys, owner, _after(self._now(), lease_seconds))
+            "renew_answers", keys, owner, after(self._now(), lease_seconds))
 
     async def release_answers(self, keys: list[AnswerKey], owner: str) -> int:
         # A lease ending now: ``lease_until <= now`` lets the next look take it at once.
@@ -594,7 +590,7 @@ class PostgresStore(OpenedInContext):
         if not event_id:
             return (None, None)  # "" is stored as NULL: no turn is linked to it
         async with self._connection("answer_turns") as db:
-            rows = await db.fetch(_ANSWER_TURNS, *_conversation_key(conversation), event_id)
+            rows = await db.fetch(_ANSWER_TURNS, *conversation_key(conversation), event_id)
         newest = {row["role"]: _turn_from_row(row) for row in rows}
         return (newest.get("user"), newest.get("assistant"))
 
@@ -602,7 +598,7 @@ class PostgresStore(OpenedInContext):
     async def usage(self, channel: ChannelRef, day: date) -> UsageTotals:
         async with self._connection("usage") as db:
             today_in, today_out, total_in, total_out = await db.fetchrow(
-                _USAGE, *_channel_key(channel), day)
+                _USAGE, *channel_key(channel), day)
         return UsageTotals(Usage(today_in, today_out), Usage(total_in, total_out))
 
     # -- helpers -----------------------------------------------------------------------
@@ -696,8 +692,8 @@ class PostgresStore(OpenedInContext):
                 except StoreError as alone:
                     failed[new.key] = alone
             return [failed.get(new.key, result) for new, result
-                    in zip(batch, _first_wins([new.key for new in batch], claimed), strict=True)]
-        return _first_wins([new.key for new in batch], claimed)
+                    in zip(batch, first_wins([new.key for new in batch], claimed), strict=True)]
+        return first_wins([new.key for new in batch], claimed)
 
     async def _insert_claims(self, claims: list[_NewAnswer]) -> set[AnswerKey]:
         columns = [list(column) for column in zip(*(new.params for new in claims), strict=True)]
@@ -798,17 +794,6 @@ def _refused(error: StoreError) -> bool:
     return isinstance(error.__cause__, asyncpg.PostgresError)
 
 
-def _first_wins(keys: list[AnswerKey], done: set[AnswerKey]) -> list[bool | Exception]:
-    """Each caller's result, in order: True for the first of a key the statement wrote;
-    False for the others, and for a repeat of the same key in the batch."""
-    done = set(done)
-    results: list[bool | Exception] = []
-    for key in keys:
-        results.append(key in done)
-        done.discard(key)
-    return results
-
-
 async def _keep_session(connection: asyncpg.Connection) -> None:
     """The pool's reset on release: nothing to do.
 
@@ -859,23 +844,10 @@ def _count(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1])
 
 
-def _after(moment: datetime, seconds: float) -> datetime:
-    return moment + timedelta(seconds=seconds)
-
-
-def _conversation_key(conversation: ConversationRef) -> tuple[str, str, str, str]:
-    return (conversation.platform, conversation.workspace, conversation.channel,
-            conversation.thread)
-
-
-def _channel_key(channel: ChannelRef) -> tuple[str, str, str]:
-    return (channel.platform, channel.workspace, channel.channel)
-
-
 def _turn_params(conversation: ConversationRef, turn: NewTurn, now: datetime) -> tuple[Any, ...]:
     # $1..$11 of ``_ADD_TURNS``. "" (no event) is stored as NULL: such turns stay out of
     # the index ``turns_by_event``.
-    return (*_conversation_key(conversation), now, turn.role, turn.content, turn.tokens,
+    return (*conversation_key(conversation), now, turn.role, turn.content, turn.tokens,
             turn.author_id, turn.author_name, turn.event_id or None)
 
 
@@ -908,18 +880,7 @@ def _persona_values(persona: Persona) -> tuple[Any, ...]:
 def _change_from_row(channel: ChannelRef, row: asyncpg.Record) -> PersonaChange:
     # Positional, in _PERSONA_HISTORY's column order.
     actor_id, actor_name, before, after, changed_at = row
-    return PersonaChange(channel, actor_id, actor_name, _persona_from_json(before),
-                         _persona_from_json(after), changed_at)
+    return PersonaChange(channel, actor_id, actor_name, persona_from_json(before),
+                         persona_from_json(after), changed_at)
 
 
-def _persona_to_json(persona: Persona | None) -> str | None:
-    return None if persona is None else json.dumps(asdict(persona), sort_keys=True)
-
-
-def _persona_from_json(text: str | None) -> Persona | None:
-    if text is None:
-        return None
-    data = json.loads(text)
-    # Only known fields: an audit entry outlives the Persona shape it was written with.
-    known = {field.name for field in fields(Persona)}
-    return Persona(**{name: value for name, value in data.items() if name in known})

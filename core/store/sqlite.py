@@ -32,7 +32,7 @@ import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from itertools import islice
@@ -52,6 +52,7 @@ from core.answers import (
 )
 from core.errors import StoreError
 from core.store.lifecycle import OpenedInContext
+from core.store.values import after, channel_key, conversation_key, first_wins, persona_from_json, persona_to_json, utc_now
 from core.store import migrations
 from core.store.batcher import Batcher
 from core.store.caches import MISSING, LruCache
@@ -72,7 +73,6 @@ __all__ = ["SQLiteStore"]
 
 Clock = Callable[[], datetime]
 _Item = TypeVar("_Item")
-_Key = TypeVar("_Key", bound=Hashable)
 
 # ``id < ?`` with this when there is no ``before_id``: one statement, always a range scan.
 _NO_UPPER_BOUND = 2**63 - 1
@@ -258,10 +258,6 @@ _PRUNE_ANSWERS = "DELETE FROM answers WHERE state != 'answering' AND updated_at 
 _FINISHED_STATES = ("delivered", "failed")
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class _PendingTurn:
     """A turn waiting for its INSERT; a reply also carries the usage to count."""
@@ -309,7 +305,7 @@ class SQLiteStore(OpenedInContext):
     """The ``Store`` on a SQLite file (or ``":memory:"``), created with its directory."""
 
     def __init__(
-        self, path: str | Path, *, clock: Clock = _utc_now, busy_timeout: float = 5.0
+        self, path: str | Path, *, clock: Clock = utc_now, busy_timeout: float = 5.0
     ) -> None:
         self._path = os.fspath(path)
         self._clock = clock
@@ -410,7 +406,7 @@ class SQLiteStore(OpenedInContext):
 
     async def forget(self, conversation: ConversationRef) -> int:
         async with self._connection("forget") as db:
-            deleted: int = (await db.execute(_FORGET, _conversation_key(conversation))).rowcount
+            deleted: int = (await db.execute(_FORGET, conversation_key(conversation))).rowcount
         return deleted
 
     async def seed_turns(self, conversation: ConversationRef, turns: Iterable[NewTurn]) -> None:
@@ -464,7 +460,7 @@ class SQLiteStore(OpenedInContext):
         if limit <= 0:
             return []
         async with self._connection("persona_history") as db:
-            rows = await db.execute_fetchall(_PERSONA_HISTORY, (*_channel_key(channel), limit))
+            rows = await db.execute_fetchall(_PERSONA_HISTORY, (*channel_key(channel), limit))
         return [_change_from_row(channel, row) for row in rows]
 
     # -- events ------------------------------------------------------------------------
@@ -490,7 +486,7 @@ class SQLiteStore(OpenedInContext):
         # ``claim_event``: on every message's path, and it must hold across processes.
         self._open_db("claim_answer")
         now = self._now()
-        row = _answer_row(message, route, owner, _after(now, lease_seconds), now)
+        row = _answer_row(message, route, owner, after(now, lease_seconds), now)
         key = (message.conversation.platform, message.event_id)
         return await self._answer_claims.submit(_NewAnswer(key, row))
 
@@ -498,7 +494,7 @@ class SQLiteStore(OpenedInContext):
         self, key: AnswerKey, owner: str, lease_seconds: float
     ) -> AnswerRecord | None:
         now = self._now()
-        params = (owner, _to_text(_after(now, lease_seconds)), _to_text(now), *key,
+        params = (owner, _to_text(after(now, lease_seconds)), _to_text(now), *key,
                   _to_text(now))
         async with self._connection("take_answer") as db:
             rows = await db.execute_fetchall(_TAKE_ANSWER, params)
@@ -515,7 +511,7 @@ class SQLiteStore(OpenedInContext):
         if limit <= 0:
             return []
         now = self._now()
-        params = (owner, _to_text(_after(now, lease_seconds)), _to_text(now), platform,
+        params = (owner, _to_text(after(now, lease_seconds)), _to_text(now), platform,
                   _to_text(now), limit)
         async with self._connection("take_expired_answers") as db:
             rows = list(await db.execute_fetchall(_TAKE_EXPIRED_ANSWERS, params))
@@ -527,7 +523,7 @@ class SQLiteStore(OpenedInContext):
 
     async def renew_answers(self, keys: list[AnswerKey], owner: str, lease_seconds: float) -> int:
         return await self._set_leases(
-            "renew_answers", keys, owner, _after(self._now(), lease_seconds))
+            "renew_answers", keys, owner, after(self._now(), lease_seconds))
 
     async def release_answers(self, keys: list[AnswerKey], owner: str) -> int:
         # A lease ending now: ``lease_until <= now`` lets the next look take it at once.
@@ -563,7 +559,7 @@ class SQLiteStore(OpenedInContext):
         self._open_db("answer_turns")
         if not event_id:
             return (None, None)  # "" is stored as NULL: no turn is linked to it
-        params = (*_conversation_key(conversation), event_id)
+        params = (*conversation_key(conversation), event_id)
         async with self._connection("answer_turns") as db:
             rows = await db.execute_fetchall(_ANSWER_TURNS, params)
         newest = {row[1]: row for row in rows}  # by role; rows come oldest first
@@ -574,7 +570,7 @@ class SQLiteStore(OpenedInContext):
     # -- usage -------------------------------------------------------------------------
     async def usage(self, channel: ChannelRef, day: date) -> UsageTotals:
         day_text = day.isoformat()
-        params = (day_text, day_text, *_channel_key(channel))
+        params = (day_text, day_text, *channel_key(channel))
         async with self._connection("usage") as db:
             rows = await db.execute_fetchall(_USAGE, params)
         # An aggregate without GROUP BY always yields exactly one row.
@@ -659,13 +655,13 @@ class SQLiteStore(OpenedInContext):
         self, db: aiosqlite.Connection, conversation: ConversationRef
     ) -> int:
         ids = await self._upsert_conversations(db, [conversation])
-        return ids[_conversation_key(conversation)]
+        return ids[conversation_key(conversation)]
 
     async def _upsert_conversations(
         self, db: aiosqlite.Connection, conversations: list[ConversationRef]
     ) -> dict[tuple[str, str, str, str], int]:
         now = _to_text(self._now())
-        params = [value for ref in conversations for value in (*_conversation_key(ref), now)]
+        params = [value for ref in conversations for value in (*conversation_key(ref), now)]
         sql = _UPSERT_CONVERSATIONS.format(values=_placeholders(len(conversations), 5))
         rows = await db.execute_fetchall(sql, params)
         return {(platform, workspace, channel, thread): int(row_id)
@@ -678,14 +674,14 @@ class SQLiteStore(OpenedInContext):
             ids = await self._upsert_conversations(db, unique)
         # Autocommit: the rows are committed, so their ids are for good.
         for conversation in unique:
-            self._conversation_ids.put(conversation, ids[_conversation_key(conversation)])
-        return [ids[_conversation_key(conversation)] for conversation in batch]
+            self._conversation_ids.put(conversation, ids[conversation_key(conversation)])
+        return [ids[conversation_key(conversation)] for conversation in batch]
 
     async def _read_histories(self, batch: list[_HistoryRead]) -> list[list[Turn] | Exception]:
         """``Batcher``'s reader: every read of the batch in one SELECT."""
         unique = list(dict.fromkeys(batch))
         params = [value for index, read in enumerate(unique)
-                  for value in (index, *_conversation_key(read.conversation), read.upper,
+                  for value in (index, *conversation_key(read.conversation), read.upper,
                                 read.limit)]
         sql = " UNION ALL ".join([_RECENT_TURNS_TERM] * len(unique))
         histories: list[list[Turn]] = [[] for _ in unique]
@@ -708,7 +704,7 @@ class SQLiteStore(OpenedInContext):
         async with self._connection("claim_event") as db:
             claimed = {(platform, event_id) for platform, event_id in await db.execute_fetchall(sql, params)}
         self._committed()
-        return _first_wins(batch, claimed)
+        return first_wins(batch, claimed)
 
     async def _write_turns(self, batch: list[_PendingTurn]) -> list[Turn | Exception]:
         """``Batcher``'s writer: the batch in one INSERT, else row by row.
@@ -767,7 +763,7 @@ class SQLiteStore(OpenedInContext):
             claimed = {(platform, event_id) for platform, event_id
                        in await db.execute_fetchall(sql, params)}
         self._committed()
-        return _first_wins([new.key for new in batch], claimed)
+        return first_wins([new.key for new in batch], claimed)
 
     async def _finish_answers(self, batch: list[_Finish]) -> list[bool | Exception]:
         """``Batcher``'s writer for finished answers: one UPDATE for the batch.
@@ -785,7 +781,7 @@ class SQLiteStore(OpenedInContext):
                         await db.execute_fetchall(_finish_answers_sql(len(unique)), params)}
         if finished:
             self._committed()
-        return _first_wins([finish.holder for finish in batch], finished)
+        return first_wins([finish.holder for finish in batch], finished)
 
     async def _earlier_unfinished(self, batch: list[AnswerKey]) -> list[bool | Exception]:
         """``Batcher``'s reader for turn checks: one SELECT for the batch."""
@@ -831,25 +827,10 @@ def _first_of_each(items: list[_Item], key: Callable[[_Item], Hashable]) -> list
     return list(first.values())
 
 
-def _first_wins(keys: list[_Key], done: set[_Key]) -> list[bool | Exception]:
-    """Each caller's result, in order: True for the first of a key the statement wrote;
-    False for the others, and for a repeat of the same key in the batch."""
-    done = set(done)
-    results: list[bool | Exception] = []
-    for key in keys:
-        results.append(key in done)
-        done.discard(key)
-    return results
-
-
 def _batches(rows: Iterable[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
     iterator = iter(rows)
     while batch := list(islice(iterator, size)):
         yield batch
-
-
-def _after(moment: datetime, seconds: float) -> datetime:
-    return moment + timedelta(seconds=seconds)
 
 
 def _to_text(moment: datetime) -> str:
@@ -861,15 +842,6 @@ def _from_text(text: str) -> datetime:
     # Ours are always written in UTC, and fromisoformat gives "+00:00" the UTC singleton:
     # skip the conversion (a few hundred turns are decoded per message).
     return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
-
-
-def _conversation_key(conversation: ConversationRef) -> tuple[str, str, str, str]:
-    return (conversation.platform, conversation.workspace, conversation.channel,
-            conversation.thread)
-
-
-def _channel_key(channel: ChannelRef) -> tuple[str, str, str]:
-    return (channel.platform, channel.workspace, channel.channel)
 
 
 @cache
@@ -942,7 +914,7 @@ def _answer_from_row(row: tuple[Any, ...]) -> AnswerRecord:
 
 
 async def _select_persona(db: aiosqlite.Connection, channel: ChannelRef) -> Persona | None:
-    rows = await db.execute_fetchall(_GET_PERSONA, _channel_key(channel))
+    rows = await db.execute_fetchall(_GET_PERSONA, channel_key(channel))
     if not rows:
         return None
     # Positional, in _GET_PERSONA's column order.
@@ -954,34 +926,23 @@ async def _write_persona(
     db: aiosqlite.Connection, channel: ChannelRef, persona: Persona | None, now: datetime
 ) -> None:
     if persona is None:
-        await db.execute(_DELETE_PERSONA, _channel_key(channel))
+        await db.execute(_DELETE_PERSONA, channel_key(channel))
         return
     values = (persona.system_prompt, persona.name, persona.description,
               persona.model, persona.temperature, persona.max_tokens)
-    await db.execute(_UPSERT_PERSONA, (*_channel_key(channel), *values, _to_text(now)))
+    await db.execute(_UPSERT_PERSONA, (*channel_key(channel), *values, _to_text(now)))
 
 
 def _audit_row(change: PersonaChange) -> tuple[Any, ...]:
-    return (*_channel_key(change.channel), change.actor_id, change.actor_name,
-            _persona_to_json(change.before), _persona_to_json(change.after),
+    return (*channel_key(change.channel), change.actor_id, change.actor_name,
+            persona_to_json(change.before), persona_to_json(change.after),
             _to_text(change.changed_at))
 
 
 def _change_from_row(channel: ChannelRef, row: tuple[Any, ...]) -> PersonaChange:
     # Positional, in _PERSONA_HISTORY's column order.
     actor_id, actor_name, before, after, changed_at = row
-    return PersonaChange(channel, actor_id, actor_name, _persona_from_json(before),
-                         _persona_from_json(after), _from_text(changed_at))
+    return PersonaChange(channel, actor_id, actor_name, persona_from_json(before),
+                         persona_from_json(after), _from_text(changed_at))
 
 
-def _persona_to_json(persona: Persona | None) -> str | None:
-    return None if persona is None else json.dumps(asdict(persona), sort_keys=True)
-
-
-def _persona_from_json(text: str | None) -> Persona | None:
-    if text is None:
-        return None
-    data = json.loads(text)
-    # Only known fields: an audit entry outlives the Persona shape it was written with.
-    known = {field.name for field in fields(Persona)}
-    return Persona(**{name: value for name, value in data.items() if name in known})
