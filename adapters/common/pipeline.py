@@ -89,10 +89,6 @@ class AnswerPipeline:
         self._resumer: asyncio.Task[None] | None = None
         self._draining = False
 
-    def __len__(self) -> int:
-        """Answers being written now."""
-        return len(self._jobs)
-
     # -- taking answers ----------------------------------------------------------------
     async def accept(self, message: IncomingMessage, route: Route) -> bool:
         """Record the event and answer it; False for a repeat that needs nothing.
