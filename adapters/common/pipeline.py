@@ -98,11 +98,7 @@ class AnswerPipeline:
         next start.
         """
         if await self._ledger.claim(message, route):
-            job = _Job(message, route, resumed=False)
-            if self._draining:
-                await self._ledger.release([job.key])
-            else:
-                self._spawn(job)
+            await self._answer_or_leave(_Job(message, route, resumed=False))
             return True
         record = await self._ledger.take((self._platform, message.event_id))
         if record is None:
@@ -110,8 +106,15 @@ class AnswerPipeline:
             return False
         log.info("%s event %s: repeated by the platform, resuming its unfinished answer",
                  self._platform, message.event_id)
-        self._spawn(_Job.of(record))
+        await self._answer_or_leave(_Job.of(record))
         return True
+
+    async def _answer_or_leave(self, job: _Job) -> None:
+        """Answer a job just taken, or, while draining, leave it for the next start."""
+        if self._draining:
+            await self._ledger.release([job.key])
+        else:
+            self._spawn(job)
 
     def start(self) -> None:
         """Begin resuming unfinished answers of this platform (now, then every few seconds)."""

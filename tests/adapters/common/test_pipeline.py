@@ -317,3 +317,17 @@ async def test_other_conversations_do_not_wait(store, clock) -> None:
     assert len(other_model.calls) == 1
     slow.go.set()
     await settle(replica_1)
+
+
+async def test_a_repeat_of_an_unfinished_answer_while_draining_is_left_for_the_next_start(store, clock) -> None:
+    bank = RendererBank(preview=False)
+    await crashed_mid_answer(store, clock, bank)
+    clock.advance(LEASE)
+    draining = pipeline_of(make_engine(store, ScriptedChatModel([])), bank, clock)
+    await draining.drain(grace=0)
+    assert await draining.accept(question(), ROUTE) is True  # taken, then released
+    assert len(bank.made) == 1  # not answered by the process that is going away
+    next_start = pipeline_of(make_engine(store, ScriptedChatModel(["done."])), bank, clock)
+    assert await next_start._resume_some() == 1  # released: no lease to wait for
+    await settle(next_start)
+    assert (await store.get_answer(("test", "E1"))).state == "delivered"  # type: ignore[union-attr]
