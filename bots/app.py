@@ -10,7 +10,8 @@ import httpx
 
 from bots.aiohttp_transport import AiohttpTransport
 from bots.settings import Settings
-from core.engine import Engine, EngineConfig
+from core.attachments import AttachmentLimits
+from core.engine import Engine, EngineConfig, FilePolicy
 from core.ledger import LeasePolicy
 from core.model.openai import OpenAIChatModel
 from core.model.retry import RetryPolicy
@@ -59,6 +60,16 @@ def engine_config(settings: Settings) -> EngineConfig:
         leases=LeasePolicy(
             lease_seconds=settings.answer_lease_seconds,
             resume_max_age_seconds=settings.resume_max_age_seconds,
+        ),
+        files=FilePolicy(
+            limits=AttachmentLimits(
+                max_bytes=settings.attachment_max_bytes,
+                max_per_message=settings.attachments_max_per_message,
+                image_max_pixels=settings.image_max_pixels,
+            ),
+            vision=settings.vision,
+            store_images=settings.store_images,
+            image_memory_turns=settings.image_memory_turns,
         ),
     )
 

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     # Overall deadline for one answer, retries included.
     openai_deadline_seconds: float = Field(180.0, gt=0)
 
+    # Whether the model takes images; unset: yes on OpenAI's and Azure's APIs (but not
+    # for gpt-3.5 models), no elsewhere (local servers mostly run text-only models). A
+    # persona's ``vision`` overrides it.
+    openai_vision: bool | None = None
+
     # -- behaviour -------------------------------------------------------------------------
     system_prompt: str = "You are a helpful assistant. Answer clearly and concisely."
     persona_dir: Path | None = None
@@ -51,6 +56,16 @@ class Settings(BaseSettings):
     # 0 disables the limit.
     user_messages_per_minute: int = Field(20, ge=0)
     channel_daily_token_budget: int = Field(0, ge=0)
+
+    # -- files and images people send (see README: "Images and files") -------------------
+    attachment_max_bytes: int = Field(20 * 1024 * 1024, ge=1)
+    attachments_max_per_message: int = Field(10, ge=1, le=100)
+    # The long side of an image as the model gets it, in pixels.
+    image_max_pixels: int = Field(1568, ge=64, le=8192)
+    # Keep images' bytes until /forget; else only for IMAGE_MEMORY_TURNS questions.
+    store_images: bool = False
+    # Questions after an image's own that still see it.
+    image_memory_turns: int = Field(3, ge=0, le=100)
 
     # -- storage --------------------------------------------------------------------------
     database_url: str = "sqlite:///data/chatwright.db"
@@ -132,6 +147,15 @@ class Settings(BaseSettings):
         # The database password lives inside DATABASE_URL; a driver may echo it.
         password = _url_password(self.database_url)
         return values + [password] if password else values
+
+    @property
+    def vision(self) -> bool:
+        """OPENAI_VISION, or its default for the API and model configured."""
+        if self.openai_vision is not None:
+            return self.openai_vision
+        host = (urlsplit(self.openai_base_url).hostname or "").lower()
+        hosted = self.openai_api_type == "azure" or host == "api.openai.com"
+        return hosted and not self.openai_model.startswith("gpt-3.5")
 
     @property
     def slack_configured(self) -> bool:

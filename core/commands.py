@@ -18,6 +18,7 @@ __all__ = ["HELP_TEXT", "Commands", "parse_command_line"]
 
 HELP_TEXT = """\
 Mention me (or DM me) and I answer; I remember each conversation.
+Send images or files (text, code, logs, PDFs) with your message and I read them.
 Commands:
   /persona show               the persona (system prompt) of this channel
   /persona set <text>         give this channel a persona of your own
@@ -25,7 +26,7 @@ Commands:
   /persona reset              back to the default persona
   /persona list               the preset personas
   /persona history            who changed the persona, and when
-  /forget                     clear this conversation's memory
+  /forget                     clear this conversation's memory, its files and images too
   /usage                      tokens used by this channel today and in total
   /help                       this text
 Add --workspace to set, use or reset to change the default of the whole workspace/server.
@@ -188,6 +189,8 @@ def _model_settings(persona: Persona) -> str:
         for label, value in (("model", persona.model), ("temperature", persona.temperature), ("max tokens", persona.max_tokens))
         if value is not None
     ]
+    if persona.vision is not None:
+        parts.append("images: " + ("shown to the model" if persona.vision else "not shown (vision off)"))
     return ", ".join(parts)
 
 

@@ -1,13 +1,13 @@
-"""Building the context sent to the model: persona + newest turns that fit + new message."""
+"""Counting the context sent to the model, and fitting the newest turns into it."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from core.tokens import TokenCounter
-from core.types import ChatMessage, Turn
+from core.types import Turn
 
-__all__ = ["MESSAGE_OVERHEAD", "message_tokens", "fit_newest", "assemble"]
+__all__ = ["MESSAGE_OVERHEAD", "message_tokens", "fit_newest"]
 
 # Chat formats spend a few tokens per message on roles and separators.
 MESSAGE_OVERHEAD = 4
@@ -31,10 +31,3 @@ def fit_newest(newest_first: Sequence[Turn], budget: int) -> tuple[list[Turn], i
         taken.append(turn)
         budget -= cost
     return taken, budget
-
-
-def assemble(system_prompt: str, history_oldest_first: Sequence[Turn], text: str) -> list[ChatMessage]:
-    messages = [ChatMessage("system", system_prompt)] if system_prompt else []
-    messages.extend(turn.message for turn in history_oldest_first)
-    messages.append(ChatMessage("user", text))
-    return messages

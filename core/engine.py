@@ -9,6 +9,11 @@ Adapters (through ``adapters/common/pipeline.py``) call::
             final_text = reply.text
     result = await engine.run_command(request)           # CommandResult
 
+A message with files (``message.files``) needs the adapter's ``FileSource``:
+``engine.reply(message, files=source)``; the files are fetched and read (outside the
+conversation's lock) before the answer, and notices about them ("I couldn't read …")
+come first in the stream, before the model's text (``ReplyStream.preface``).
+
 An answer taken over after a restart (``engine.ledger.take``) is written with
 ``engine.reply(record.message, resumed=True)``: its question is already stored and is
 not stored again; a reply that was stored but never delivered is given back as it is.
@@ -21,18 +26,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from operator import attrgetter
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from types import TracebackType
 
 from core import metrics
+from core.attachments import AttachmentLimits, FileSource, IncomingFile, fetch_and_prepare
 from core.commands import Commands
-from core.context import assemble, fit_newest, message_tokens
-from core.errors import ChatwrightError, DailyBudgetExceeded, MessageTooLong, UserRateLimited
+from core.context import fit_newest, message_tokens
+from core.errors import (
+    AttachmentRefused,
+    ChatwrightError,
+    DailyBudgetExceeded,
+    MessageTooLong,
+    RequestRejectedError,
+    UserRateLimited,
+)
 from core.ledger import AnswerLedger, LeasePolicy
 from core.limits import SlidingWindowLimiter
-from core.model.protocol import ChatModel
+from core.model.protocol import ChatModel, StreamItem
+from core.questions import ImageBytes, Question, history_message
 from core.serial import KeyedLocks
 from core.store.protocol import Store
 from core.tokens import TokenCounter, default_counter
@@ -43,6 +58,7 @@ from core.types import (
     CommandRequest,
     CommandResult,
     ConversationRef,
+    FileRef,
     IncomingMessage,
     NewTurn,
     Persona,
@@ -50,12 +66,40 @@ from core.types import (
     Usage,
 )
 
-__all__ = ["EngineConfig", "Engine", "ReplyStream"]
+__all__ = ["IMAGES_REFUSED", "FilePolicy", "EngineConfig", "Engine", "ReplyStream"]
 
 log = logging.getLogger(__name__)
 
 # Turns are read from the store in pages of this size until the token budget is full.
 _HISTORY_PAGE = 64
+# A turn's or a chat message's images. The history is scanned for them on every message,
+# and ``any(map(_images, turns))`` does it in C: most turns have none.
+_images = attrgetter("images")
+# Told to the user before an answer the model wrote without seeing the images.
+IMAGES_REFUSED = (
+    "Note: The model here refused the images, so I answered without seeing them. An admin "
+    "can choose a model that can see, or turn images off for this channel (vision = false).\n\n"
+)
+# Files' text may take this share of what the context budget leaves after the persona
+# and the question's own text, so that the recent history still fits beside it.
+_FILES_SHARE = 0.75
+# Characters per token assumed when turning that share into characters: low (code and
+# logs run near 3), so that a file's text rarely costs more than its share.
+_CHARS_PER_TOKEN = 3
+
+
+@dataclass(frozen=True, slots=True)
+class FilePolicy:
+    """What the engine does with files and images (settings in brackets)."""
+
+    limits: AttachmentLimits = AttachmentLimits()
+    # Whether models take images, unless a persona says [OPENAI_VISION].
+    vision: bool = True
+    # Keep every image's bytes in the store until /forget [STORE_IMAGES]; else only
+    # while they are shown, then just the reference.
+    store_images: bool = False
+    # Questions after an image's own that still see it [IMAGE_MEMORY_TURNS].
+    image_memory_turns: int = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +113,7 @@ class EngineConfig:
     user_messages_per_minute: int = 0
     channel_daily_token_budget: int = 0
     leases: LeasePolicy = LeasePolicy()
+    files: FilePolicy = FilePolicy()
 
 
 def _utc_today() -> date:
@@ -110,14 +155,17 @@ class Engine:
         """Whether the conversation has stored turns (e.g. the bot already answered there)."""
         return bool(await self.store.recent_turns(conversation, 1))
 
-    def reply(self, message: IncomingMessage, *, resumed: bool = False) -> ReplyStream:
+    def reply(
+        self, message: IncomingMessage, *, resumed: bool = False, files: FileSource | None = None
+    ) -> ReplyStream:
         """The answer to ``message`` as a stream of text deltas (see ``ReplyStream``).
 
         ``resumed``: the answer was begun before (by a process that stopped): its question
         is looked up by ``message.event_id`` instead of being stored again, and a reply
         already stored is the answer, without asking the model again.
+        ``files``: where ``message.files`` are fetched from (the adapter's source).
         """
-        return ReplyStream(self, message, resumed)
+        return ReplyStream(self, message, resumed, files or _NO_FILES)
 
     async def run_command(self, request: CommandRequest) -> CommandResult:
         return await self.commands.run(request)
@@ -148,50 +196,87 @@ class Engine:
 
     async def _stream(self, message: IncomingMessage, sink: ReplyStream) -> AsyncIterator[str]:
         await self._check_limits(message)
+        # Fetching and reading files can take seconds: not while holding the conversation.
+        question = await self._question(message, sink.files)
+        if question.preface:
+            sink.preface = question.preface
+            sink.parts.append(question.preface)
+            yield question.preface
         async with self._locks.hold(message.conversation):
-            user_tokens = self.counter.count(message.text)
-            persona, chat = await self._context(message, user_tokens, None)
+            tokens = question.tokens(self.counter)
+            persona, chat, old_images = await self._context(message, question, tokens, None)
             # The user's message is stored while the model reads it (the write is off
             # the answer's path) and is waited for before any answer text is passed on,
             # and also when the model fails: no answer is ever shown or stored without
             # its question, and a model failure never loses the question.
-            question = asyncio.ensure_future(
-                self.store.add_turn(message.conversation, _user_turn(message, user_tokens)))
+            stored = asyncio.ensure_future(
+                self.store.add_turn(message.conversation, question.new_turn(message, tokens)))
             try:
-                async for delta in self._ask(message, sink, persona, chat, question):
+                async for delta in self._ask(message, sink, persona, chat, stored):
                     yield delta
             finally:
-                await question
+                await stored
+            if old_images:
+                await self._prune_images(message.conversation)
 
     async def _resumed(self, message: IncomingMessage, sink: ReplyStream) -> AsyncIterator[str]:
         """An answer begun before: the stored reply if there is one, else asked again
         from the stored question (stored now only if it never was)."""
+        question: Question | None = None
+        if not (await self.store.answer_turns(message.conversation, message.event_id))[0]:
+            # Never stored: its files are fetched again (outside the lock), as for a new one.
+            question = await self._question(message, sink.files)
         async with self._locks.hold(message.conversation):
-            question, reply = await self.store.answer_turns(message.conversation, message.event_id)
+            stored, reply = await self.store.answer_turns(message.conversation, message.event_id)
             if reply is not None:
                 sink.parts.append(reply.content)
                 sink.written = True
                 yield reply.content
                 return
-            if question is None:
-                user_tokens = self.counter.count(message.text)
-                question = await self.store.add_turn(
-                    message.conversation, _user_turn(message, user_tokens))
+            if stored is None:
+                question = question or await self._question(message, sink.files)
+                stored = await self.store.add_turn(
+                    message.conversation, question.new_turn(message, question.tokens(self.counter)))
+            else:
+                question = Question.stored(stored, await self._image_bytes([stored]))
             # The context is what it was when the question came: the turns before it.
-            persona, chat = await self._context(message, question.tokens, question.id)
-            stored = asyncio.get_running_loop().create_future()
-            stored.set_result(question)
-            async for delta in self._ask(message, sink, persona, chat, stored):
+            persona, chat, old_images = await self._context(message, question, stored.tokens, stored.id)
+            done = asyncio.get_running_loop().create_future()
+            done.set_result(stored)
+            async for delta in self._ask(message, sink, persona, chat, done):
                 yield delta
+            if old_images:
+                await self._prune_images(message.conversation)
+
+    async def _question(self, message: IncomingMessage, source: FileSource) -> Question:
+        """The message as the model reads it: with its files fetched and read."""
+        if not message.files:
+            return Question.of(message)
+        persona, _ = await self.persona_for(message.conversation.channel_ref)
+        policy = self.config.files
+        vision = policy.vision if persona.vision is None else persona.vision
+        room = (self.config.context_token_budget - message_tokens(self.counter, persona.system_prompt)
+                - message_tokens(self.counter, message.text))
+        text_budget = int(max(room, 0) * _FILES_SHARE * _CHARS_PER_TOKEN)
+        limits = replace(policy.limits, text_budget=max(1, min(policy.limits.text_budget, text_budget)))
+        started = time.perf_counter()
+        prepared = await fetch_and_prepare(message.files, source, limits, vision=vision)
+        metrics.FILES_LATENCY.observe(time.perf_counter() - started)
+        return Question.with_files(message, prepared)
 
     async def _context(
-        self, message: IncomingMessage, user_tokens: int, before_id: int | None
-    ) -> tuple[Persona, list[ChatMessage]]:
-        """The persona in force, and the messages for the model: the persona's prompt,
-        the history (older than ``before_id``) that fits the budget, the question."""
+        self, message: IncomingMessage, question: Question, question_tokens: int,
+        before_id: int | None,
+    ) -> tuple[Persona, list[ChatMessage], bool]:
+        """The persona in force; the messages for the model: the persona's prompt, the
+        history (older than ``before_id``) that fits the budget, the question; and
+        whether the history holds images past their time (to prune)."""
         persona, _ = await self.persona_for(message.conversation.channel_ref)
-        history = await self._history(message, persona, user_tokens, before_id)
-        return persona, assemble(persona.system_prompt, history, message.text)
+        history, old_images = await self._history(message, persona, question_tokens, before_id)
+        chat = [ChatMessage("system", persona.system_prompt)] if persona.system_prompt else []
+        chat += await self._history_messages(history, persona)
+        chat.append(question.chat_message())
+        return persona, chat, old_images
 
     async def _ask(
         self, message: IncomingMessage, sink: ReplyStream, persona: Persona,
@@ -199,7 +284,7 @@ class Engine:
     ) -> AsyncIterator[str]:
         """The model's answer, passed on once ``question`` is stored; stored as the reply."""
         started = time.perf_counter()
-        async for item in self.model.stream(chat, self._params(persona)):
+        async for item in self._model_stream(chat, self._params(persona), sink):
             await question  # at once after the first time
             if isinstance(item, Usage):
                 sink.usage = item
@@ -211,25 +296,83 @@ class Engine:
         await question
         await self._store_reply(message, sink, chat)
 
+    async def _model_stream(
+        self, chat: list[ChatMessage], params: ChatParams, sink: ReplyStream
+    ) -> AsyncIterator[StreamItem]:
+        """The model's stream. If the API refuses a request with images (the model can't
+        take them), it is asked again without them (their notes stay in the text), and
+        the user is told so first: a conversation is not stuck while an image is in it."""
+        if not any(map(_images, chat)):
+            async for item in self.model.stream(chat, params):
+                yield item
+            return
+        started = False
+        try:
+            async for item in self.model.stream(chat, params):
+                started = True
+                yield item
+            return
+        except RequestRejectedError as exc:
+            if started:
+                raise
+            log.warning("the chat API refused a request with images (%s); asking without them", exc)
+        sink.preface += IMAGES_REFUSED
+        yield IMAGES_REFUSED
+        async for item in self.model.stream([ChatMessage(m.role, m.content) for m in chat], params):
+            yield item
+
     async def _history(
         self, message: IncomingMessage, persona: Persona, user_tokens: int, before: int | None = None
-    ) -> list[Turn]:
+    ) -> tuple[list[Turn], bool]:
         """The newest turns (older than ``before``) that fit the budget, oldest first,
-        read a page at a time."""
+        read a page at a time; and whether a turn read holds images past their time."""
         budget = (
             self.config.context_token_budget
             - message_tokens(self.counter, persona.system_prompt)
             - user_tokens
         )
         taken: list[Turn] = []
+        images = _ImageWindow(self.config.files)
         while budget > 0:
             page = await self.store.recent_turns(message.conversation, _HISTORY_PAGE, before)
+            if any(map(_images, page)):
+                images.see(page)
             fitted, budget = fit_newest(page[::-1], budget)
             taken.extend(fitted)
             if len(fitted) < len(page) or len(page) < _HISTORY_PAGE:
                 break
             before = page[0].id
-        return taken[::-1]
+        return taken[::-1], images.expired
+
+    async def _history_messages(self, history: list[Turn], persona: Persona) -> list[ChatMessage]:
+        """The history for the model, with the images it may still see."""
+        shown = self._shown_image_turns(history, persona) if any(map(_images, history)) else []
+        if not shown:
+            return [turn.message for turn in history]
+        data = await self._image_bytes(shown)
+        return [history_message(turn, data) for turn in history]
+
+    def _shown_image_turns(self, history: list[Turn], persona: Persona) -> list[Turn]:
+        """The turns of ``history`` whose images go to the model with them."""
+        policy = self.config.files
+        if not (policy.vision if persona.vision is None else persona.vision):
+            return []
+        if policy.store_images:
+            return [turn for turn in history if turn.images]
+        users = [turn for turn in reversed(history) if turn.role == "user"]
+        return [turn for turn in users[: policy.image_memory_turns] if turn.images]
+
+    async def _image_bytes(self, turns: list[Turn]) -> ImageBytes:
+        ids = [turn.id for turn in turns if turn.images]
+        return await self.store.image_data(ids) if ids else {}
+
+    async def _prune_images(self, conversation: ConversationRef) -> None:
+        """Drop the bytes of images no question will see again (their references stay)."""
+        keep = self.config.files.image_memory_turns + 1  # the question just asked, and those
+        try:
+            await self.store.prune_images(conversation, keep)
+        except ChatwrightError as exc:  # the next question tries again
+            log.warning("could not drop old images in %s: %r", conversation, exc)
 
     def _params(self, persona: Persona) -> ChatParams:
         return ChatParams(
@@ -241,7 +384,7 @@ class Engine:
     async def _store_reply(
         self, message: IncomingMessage, sink: ReplyStream, chat: list[ChatMessage]
     ) -> None:
-        text = sink.text
+        text = sink.answer
         # Local servers may send no usage; then we count ourselves.
         usage = sink.usage or Usage(_prompt_estimate(chat, self.counter), self.counter.count(text))
         sink.usage = usage
@@ -264,13 +407,19 @@ class ReplyStream:
     early (e.g. its platform failed) still releases the conversation at once.
     """
 
-    __slots__ = ("_engine", "message", "resumed", "parts", "usage", "written", "_iterator")
+    __slots__ = ("_engine", "message", "resumed", "files", "parts", "preface", "usage",
+                 "written", "_iterator")
 
-    def __init__(self, engine: Engine, message: IncomingMessage, resumed: bool = False) -> None:
+    def __init__(
+        self, engine: Engine, message: IncomingMessage, resumed: bool, files: FileSource
+    ) -> None:
         self._engine = engine
         self.message = message
         self.resumed = resumed
+        self.files = files
         self.parts: list[str] = []
+        # Notices about the message's files, the first part of ``text``; not the model's.
+        self.preface = ""
         self.usage: Usage | None = None
         # The model has finished: ``text`` is the whole answer, though it may still be
         # being stored (the stream ends once it is).
@@ -279,7 +428,13 @@ class ReplyStream:
 
     @property
     def text(self) -> str:
+        """What to show: the preface, then the model's answer so far."""
         return "".join(self.parts)
+
+    @property
+    def answer(self) -> str:
+        """The model's answer alone: what is stored as the reply."""
+        return self.text[len(self.preface):]
 
     def __aiter__(self) -> AsyncIterator[str]:
         return self._iterator
@@ -309,12 +464,40 @@ class ReplyStream:
             raise
 
 
-def _user_turn(message: IncomingMessage, tokens: int) -> NewTurn:
-    return NewTurn("user", message.text, tokens, message.user_id, message.user_name, message.event_id)
+class _ImageWindow:
+    """Watches the pages of history, newest first as read, for user turns with images
+    past the questions that may still see them (``FilePolicy.image_memory_turns``)."""
+
+    __slots__ = ("_policy", "_users", "expired")
+
+    def __init__(self, policy: FilePolicy) -> None:
+        self._policy = policy
+        self._users = 0
+        self.expired = False
+
+    def see(self, page: list[Turn]) -> None:
+        if self._policy.store_images:
+            return
+        for turn in reversed(page):
+            if turn.role != "user":
+                continue
+            if turn.images and self._users >= self._policy.image_memory_turns:
+                self.expired = True
+            self._users += 1
+
+
+class _NoFiles:
+    """The source when an adapter gave none: files are named, not read."""
+
+    async def fetch(self, ref: FileRef, max_bytes: int) -> IncomingFile:
+        raise AttachmentRefused("files can't be fetched here")
+
+
+_NO_FILES = _NoFiles()
 
 
 def _prompt_estimate(chat: list[ChatMessage], counter: TokenCounter) -> int:
-    return sum(message_tokens(counter, m.content) for m in chat)
+    return sum(message_tokens(counter, m.content) + sum(i.tokens for i in m.images) for m in chat)
 
 
 def _where(message: IncomingMessage) -> str:

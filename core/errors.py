@@ -6,7 +6,8 @@
     │   ├── RateLimitedError        429 after retries; ``retry_after`` seconds
     │   ├── ContextTooLongError     the context does not fit the model
     │   ├── ModelUnavailableError   5xx, connection errors, timeouts after retries
-    │   └── MalformedResponseError  unparseable or cut-off response
+    │   ├── MalformedResponseError  unparseable or cut-off response
+    │   └── RequestRejectedError    another 4xx: the API refused what was sent
     ├── LimitExceeded               a limit from settings
     │   ├── UserRateLimited         too many messages from one user; ``retry_after``
     │   ├── DailyBudgetExceeded     the channel used its tokens for today
@@ -31,6 +32,7 @@ __all__ = [
     "ContextTooLongError",
     "ModelUnavailableError",
     "MalformedResponseError",
+    "RequestRejectedError",
     "LimitExceeded",
     "UserRateLimited",
     "DailyBudgetExceeded",
@@ -80,6 +82,10 @@ class ModelUnavailableError(ChatModelError):
 
 class MalformedResponseError(ChatModelError):
     user_text = "The language model sent an answer I couldn't read. Please try again."
+
+
+class RequestRejectedError(ChatModelError):
+    user_text = "The language model refused the request. Please tell an admin."
 
 
 class LimitExceeded(ChatwrightError):

@@ -5,7 +5,8 @@ A preset file looks like::
     name = "concise"
     description = "Short, direct answers."
     system_prompt = "You answer in as few words as will do."
-    # optional: model = "gpt-4o", temperature = 0.2, max_tokens = 400
+    # optional: model = "gpt-4o", temperature = 0.2, max_tokens = 400,
+    # vision = false (the model can't take images; default: OPENAI_VISION)
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from core.types import Persona
 
 __all__ = ["load_presets", "parse_preset"]
 
-_FIELDS = {"name", "description", "system_prompt", "model", "temperature", "max_tokens"}
+_FIELDS = {"name", "description", "system_prompt", "model", "temperature", "max_tokens", "vision"}
 
 
 def parse_preset(text: str, source: str) -> Persona:
@@ -32,6 +33,8 @@ def parse_preset(text: str, source: str) -> Persona:
         raise ConfigurationError(f"persona preset {source} has unknown keys: {sorted(unknown)}")
     if not isinstance(data.get("system_prompt"), str) or not data["system_prompt"].strip():
         raise ConfigurationError(f"persona preset {source} needs a non-empty system_prompt")
+    if "vision" in data and not isinstance(data["vision"], bool):
+        raise ConfigurationError(f"persona preset {source}: vision must be true or false")
     data.setdefault("name", Path(source).stem)
     return Persona(**data)
 

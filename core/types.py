@@ -27,7 +27,10 @@ __all__ = [
     "Usage",
     "UsageTotals",
     "ChatMessage",
+    "ChatImage",
     "ChatParams",
+    "FileRef",
+    "ImageRef",
 ]
 
 Role = Literal["system", "user", "assistant"]
@@ -75,12 +78,47 @@ class IncomingMessage:
     is_admin: bool = False
     # The platform's id of this event, for answering it exactly once ("" when none).
     event_id: str = ""
+    # Files sent with the message, as the platform describes them; fetched when the
+    # answer is written (core/attachments), so a resumed answer can fetch them again.
+    files: tuple[FileRef, ...] = ()
 
     def __post_init__(self) -> None:
         # A lone surrogate (valid JSON) would fail the store and the chat client, and the
         # question would be lost; replaced, it is answered (core/text.py).
         object.__setattr__(self, "text", scrub(self.text))
         object.__setattr__(self, "user_name", scrub(self.user_name))
+
+
+@dataclass(frozen=True, slots=True)
+class FileRef:
+    """A file attached to a message, as its platform describes it (not yet fetched).
+
+    ``url`` is where the adapter's ``FileSource`` fetches it from (Slack's
+    ``url_private_download``, a Discord CDN URL, a local path for the console); it is
+    kept with the answer's record. ``size`` is the platform's word (0 if unknown).
+    """
+
+    name: str
+    mime_type: str
+    size: int
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRef:
+    """An image of a stored user turn: what the model was shown, durably referenced.
+
+    Its bytes (the downscaled, re-encoded image) are kept apart from the turn and only
+    for a while (``Store.image_data``, ``Store.prune_images``); the reference stays.
+    """
+
+    name: str
+    mime_type: str
+    width: int
+    height: int
+    size: int  # bytes of the encoded image
+    sha256: str  # hex digest of the encoded image
+    tokens: int  # the model's token estimate for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +159,10 @@ class NewTurn:
     # links the turns to their answer record, so a resumed answer never stores its
     # question twice and finds a reply that was stored but not delivered.
     event_id: str = ""
+    # A user turn's images (their notes are in ``content``, their tokens in ``tokens``)
+    # and, in the same order, their encoded bytes.
+    images: tuple[ImageRef, ...] = ()
+    image_data: tuple[bytes, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +176,8 @@ class Turn:
     author_id: str
     author_name: str
     created_at: datetime
+    # A user turn's images; ``content`` names each, ``tokens`` counts them.
+    images: tuple[ImageRef, ...] = ()
     # The turn as the model is sent it. Built once with the turn: every message re-sends
     # its conversation's newest turns, and a ChatMessage per turn per message cost about
     # a third of the engine's own time.
@@ -153,6 +197,8 @@ class Persona:
     model: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
+    # Whether the model takes images; None: the global default (OPENAI_VISION).
+    vision: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,11 +232,20 @@ class UsageTotals:
 
 
 @dataclass(frozen=True, slots=True)
+class ChatImage:
+    """An image sent to the model with a message: a ``data:`` URL and its token estimate."""
+
+    data_url: str
+    tokens: int
+
+
+@dataclass(frozen=True, slots=True)
 class ChatMessage:
-    """One message of the context sent to the chat model."""
+    """One message of the context sent to the chat model: text, and a user's images."""
 
     role: Role
     content: str
+    images: tuple[ChatImage, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from adapters.common.delivery import DeliveryFailed, RetryPolicy, deliver
 from adapters.common.renderer import Renderer, RendererFactory
 from adapters.common.tasks import TaskSet
+from core.attachments import FileSource
 from core.answers import AnswerKey, AnswerRecord, AnswerState, Delivery, Route
 from core.engine import Engine
 from core.errors import user_message
@@ -75,10 +76,12 @@ class AnswerPipeline:
         platform: str,
         renderers: RendererFactory,
         *,
+        files: FileSource | None = None,
         retry: RetryPolicy = RetryPolicy(),
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._engine = engine
+        self._files = files
         self._ledger = engine.ledger
         self._platform = platform
         self._renderers = renderers
@@ -211,7 +214,7 @@ class AnswerPipeline:
         if refusal:
             return renderer.failure_parts("", refusal), "failed"
         await self._wait_turn(job)
-        reply = self._engine.reply(job.message, resumed=job.resumed)
+        reply = self._engine.reply(job.message, resumed=job.resumed, files=self._files)
         try:
             async with reply:
                 live = job.delivery.messages[0] if job.delivery.messages else None

@@ -2,7 +2,8 @@
 
 Lines starting with ``/`` are commands (``/persona set …``, ``/forget``, ``/help``);
 ``/quit`` or end of input ends the session. Memory lives in the store, so a
-conversation continues across runs.
+conversation continues across runs. ``/attach PATH`` (repeatable) sends a local file
+with the next message (``adapters/console/files.py``).
 """
 
 from __future__ import annotations
@@ -14,14 +15,21 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TextIO
 
+from adapters.console.files import LocalFiles, local_file
+from core.attachments.notes import display_name, human_size
 from core.commands import parse_command_line
 from core.engine import Engine
 from core.errors import ChatwrightError, user_message
-from core.types import CommandRequest, ConversationRef, IncomingMessage
+from core.types import CommandRequest, ConversationRef, FileRef, IncomingMessage
 
-__all__ = ["ConsoleConfig", "ConsoleAdapter"]
+__all__ = ["ConsoleConfig", "ConsoleAdapter", "CONSOLE_HELP"]
 
 _QUIT = {"quit", "exit"}
+_ATTACH = "attach"
+# The console's own commands, added to the engine's /help.
+CONSOLE_HELP = """In this console:
+  /attach PATH                send a local file with your next message (repeatable)
+  /quit                       leave (or Ctrl-D)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +57,9 @@ class ConsoleAdapter:
         self._read_line = read_line or _stdin_reader()
         self._out = out or sys.stdout
         self.conversation = ConversationRef("console", "local", config.channel)
+        self._files = LocalFiles()
+        # Files attached with /attach, sent with the next message.
+        self._attached: list[FileRef] = []
 
     async def run(self) -> None:
         """Answer lines until ``/quit`` or end of input."""
@@ -72,17 +83,34 @@ class ConsoleAdapter:
         name, args = command
         if name in _QUIT:
             return False
+        if name == _ATTACH:
+            self._attach(args)
+            return True
         await self._command(name, args)
         return True
 
+    def _attach(self, args: str) -> None:
+        path = _unquoted(args)
+        if not path:
+            self._write("Usage: /attach PATH\n")
+            return
+        try:
+            ref = local_file(path)
+        except ValueError as exc:
+            self._write(f"{exc}\n")
+            return
+        self._attached.append(ref)
+        self._write(f"attached {display_name(ref.name)} ({human_size(ref.size)}); it goes with your next message\n")
+
     async def _answer(self, text: str) -> None:
+        files, self._attached = tuple(self._attached), []
         message = IncomingMessage(
             self.conversation, self._config.user_id, self._config.user_name, text,
-            is_admin=self._config.is_admin,
+            is_admin=self._config.is_admin, files=files,
         )
         self._write("bot> " if self._config.interactive else "")
         try:
-            async with self._engine.reply(message) as reply:
+            async with self._engine.reply(message, files=self._files) as reply:
                 async for delta in reply:
                     self._write(delta)
         except ChatwrightError as exc:
@@ -97,6 +125,8 @@ class ConsoleAdapter:
         try:
             result = await self._engine.run_command(request)
             self._write(result.text + "\n")
+            if name == "help":
+                self._write(CONSOLE_HELP + "\n")
         except ChatwrightError as exc:
             self._write(user_message(exc) + "\n")
 
@@ -104,6 +134,13 @@ class ConsoleAdapter:
         if text:
             self._out.write(text)
             self._out.flush()
+
+
+def _unquoted(args: str) -> str:
+    """``"my notes.md"`` → ``my notes.md``: a path may be quoted (spaces work unquoted too)."""
+    if len(args) >= 2 and args[0] == args[-1] and args[0] in "\"'":
+        return args[1:-1]
+    return args
 
 
 def _stdin_reader() -> Callable[[], Awaitable[str]]:

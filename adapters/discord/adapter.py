@@ -14,7 +14,8 @@ from adapters.discord.commands import add_commands, respond
 from adapters.discord.config import DiscordConfig
 from adapters.discord.endpoints import use_endpoints
 from adapters.discord.errors import DiscordUnavailable, startup_error
-from adapters.discord.events import PLATFORM, should_answer, to_incoming
+from adapters.discord.events import PLATFORM, files_of, should_answer, to_incoming
+from adapters.discord.files import DiscordFiles
 from adapters.discord.replies import DiscordRenderers, route_of
 from adapters.common.pipeline import AnswerPipeline
 from adapters.common.tasks import TaskSet
@@ -41,7 +42,10 @@ class DiscordAdapter:
         self._client: discord.Client | None = None
         self._gateway: asyncio.Task[None] | None = None
         self._tasks = TaskSet()  # reading events; answers are the pipeline's
-        self.pipeline = AnswerPipeline(engine, PLATFORM, DiscordRenderers(lambda: self._client, config.edit_interval))
+        self._files = DiscordFiles(config.api_url)
+        self.pipeline = AnswerPipeline(
+            engine, PLATFORM, DiscordRenderers(lambda: self._client, config.edit_interval), files=self._files
+        )
         self._ready = asyncio.Event()
         self._lost = asyncio.Event()
 
@@ -75,6 +79,7 @@ class DiscordAdapter:
             await self.pipeline.drain(self._config.shutdown_grace)
         client, self._client = self._client, None
         await self._tasks.aclose()
+        await self._files.aclose()  # no answer is left to fetch a file
         if client is not None:
             await client.close()
         if self._gateway is not None:
@@ -155,7 +160,7 @@ class DiscordAdapter:
 
 
 def _log_unanswerable(message: Any, bot_id: int) -> None:
-    if should_answer(message, bot_id) and not message.content:
+    if should_answer(message, bot_id) and not message.content and not files_of(message):
         log.info(
             "discord: message %s addresses the bot but came without content (a reply with its "
             "ping turned off: without the message_content intent Discord hides its text)",

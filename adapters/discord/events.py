@@ -3,12 +3,15 @@
 Without the privileged ``message_content`` intent Discord still delivers the content of
 DMs and of messages that mention the bot. A reply to the bot mentions it too, unless the
 user switched the reply's ping off: then the content arrives empty and there is nothing
-to answer, and ``to_incoming`` returns None (the adapter logs why).
+to answer, and ``to_incoming`` returns None (the adapter logs why). Attachments come under
+the same rule: a message the bot may read brings its files (described here, fetched when
+the answer is written, by ``adapters.discord.files``), and one of files alone is answered.
 
 Odd payloads are read as cautiously: discord.py fills in what the gateway sent, and a
 message may come without content, with a type added after this code was written, from a
-webhook or a member the bot has no data about (an author without guild permissions), or
-replying to a deleted message. Such a message is not answered, or answered by someone
+webhook or a member the bot has no data about (an author without guild permissions),
+replying to a deleted message, or with attachments missing a field; such an attachment
+is left out. Such a message is not answered, or answered by someone
 who is not an admin; these functions return False or None for it, and never raise.
 """
 
@@ -16,16 +19,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Set
+from itertools import islice
 from typing import Any
 
 import discord
 
 from adapters.discord.permissions import is_admin
-from core.types import ConversationRef, IncomingMessage
+from core.types import ConversationRef, FileRef, IncomingMessage
 
 __all__ = [
     "PLATFORM",
+    "MAX_FILES",
     "conversation_of",
+    "files_of",
     "is_reply_to",
     "mentions_user",
     "should_answer",
@@ -37,6 +43,10 @@ PLATFORM = "discord"
 
 # Messages people write; joins, pins, boosts and the like are system messages.
 _USER_MESSAGE_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
+
+# Files described per message. Discord allows 10 today; core reads fewer still
+# (ATTACHMENTS_MAX_PER_MESSAGE) and names the rest, so this only bounds an odd payload.
+MAX_FILES = 20
 
 
 def conversation_of(guild_id: int | None, channel_id: int) -> ConversationRef:
@@ -83,9 +93,10 @@ def to_incoming(message: Any, bot_id: int, admin_ids: Set[str]) -> IncomingMessa
         return None
     content = getattr(message, "content", None)
     text = strip_mention(content, bot_id) if isinstance(content, str) else ""
+    files = files_of(message)
     channel_id = getattr(getattr(message, "channel", None), "id", None)
     message_id = getattr(message, "id", None)
-    if not text or channel_id is None or message_id is None:
+    if not (text or files) or channel_id is None or message_id is None:
         return None
     guild = message.guild
     guild_id = getattr(guild, "id", None) if guild is not None else None
@@ -100,6 +111,32 @@ def to_incoming(message: Any, bot_id: int, admin_ids: Set[str]) -> IncomingMessa
         is_dm=guild_id is None,
         is_admin=is_admin(author.id, _guild_permissions(author) if guild_id else None, admin_ids),
         event_id=str(message_id),
+        files=files,
+    )
+
+
+def files_of(message: Any) -> tuple[FileRef, ...]:
+    """The message's attachments (at most ``MAX_FILES``), in order; odd ones left out."""
+    attachments = getattr(message, "attachments", None)
+    if not isinstance(attachments, (list, tuple)):
+        return ()
+    return tuple(islice(filter(None, map(_file_ref, attachments)), MAX_FILES))
+
+
+def _file_ref(attachment: Any) -> FileRef | None:
+    """A ``discord.Attachment`` as core describes files; None without a usable URL."""
+    url = getattr(attachment, "url", None)
+    if not isinstance(url, str) or not url:
+        return None
+    name = getattr(attachment, "filename", None)
+    mime_type = getattr(attachment, "content_type", None)
+    size = getattr(attachment, "size", None)
+    return FileRef(
+        name=name if isinstance(name, str) else "",
+        mime_type=mime_type if isinstance(mime_type, str) else "",
+        # Unknown (0) rather than trusted when odd: the download is bounded by itself.
+        size=size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else 0,
+        url=url,
     )
 
 

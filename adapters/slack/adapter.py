@@ -17,6 +17,7 @@ from adapters.common.tasks import TaskSet
 from adapters.slack.app import build_app, web_client
 from adapters.slack.config import SlackConfig
 from adapters.slack.errors import retry_after, slack_error
+from adapters.slack.files import SlackFiles
 from adapters.slack.http_guard import acknowledged, checked_request
 from adapters.slack.replies import SlackRenderers
 from core.engine import Engine
@@ -45,7 +46,9 @@ class SlackAdapter:
         self._tasks = TaskSet()  # inline commands; answers are the pipeline's
         self._client = web_client(config)
         renderers = SlackRenderers(self._client, interval=config.edit_interval, native=config.native_streaming)
-        self.pipeline = AnswerPipeline(engine, "slack", renderers)
+        # Files shared with a question, fetched with the bot token when it is answered.
+        self._files = SlackFiles(config.bot_token, config.api_url)
+        self.pipeline = AnswerPipeline(engine, "slack", renderers, files=self._files)
         built = build_app(config, engine, self._client, self.pipeline, self._tasks)
         self.app = built.app
         self._authorize = built.authorize
@@ -108,6 +111,9 @@ class SlackAdapter:
             await socket.close_async()
         await self.pipeline.drain(self._config.shutdown_grace)
         await self._tasks.aclose()
+        # After the drain: answers still writing may be downloading. Closing twice
+        # (a refused start, then stop) is harmless.
+        await self._files.aclose()
         session, self._client.session = self._client.session, None
         if session is not None:
             await session.close()

@@ -11,6 +11,10 @@ The rules:
   twin; the claim on ``channel:ts`` is the safety net that answers the pair once.
 - An event with a field ``decide`` reads missing or of the wrong type is ignored too
   (``adapters/slack/fields.py``): it is signed, but nothing sensible can be answered.
+- Files shared with the message become ``IncomingMessage.files`` (described only; the
+  engine fetches them through ``SlackFiles`` when it writes the answer). A message with
+  files and no text is answered too. File entries that cannot be downloaded are left
+  out quietly (``_file_ref``); the event itself is still answered.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import NotRequired, TypedDict
+from urllib.parse import urlsplit
 
 from adapters.slack.config import SlackConfig
 from adapters.slack.fields import is_id, is_optional_id, is_optional_text
-from core.types import ConversationRef, IncomingMessage
+from core.text import scrub
+from core.types import ConversationRef, FileRef, IncomingMessage
 
 __all__ = [
     "MessageEvent",
@@ -29,7 +35,10 @@ __all__ = [
     "Answer",
     "Ignore",
     "Decision",
+    "SlackFile",
+    "MAX_FILES_KEPT",
     "decide",
+    "file_refs",
     "strip_mention",
 ]
 
@@ -40,6 +49,24 @@ _ANSWERABLE_SUBTYPES = frozenset({"file_share", "thread_broadcast"})
 _REQUIRED_IDS = ("channel", "ts")
 _OPTIONAL_IDS = ("user", "bot_id", "thread_ts")
 _OPTIONAL_TEXTS = ("text", "subtype", "channel_type")
+# File entries kept from one event. Slack sends at most 10 files a message; the bound
+# only keeps a strange payload from growing the message (and the answer's record). How
+# many files are read is the core's limit (ATTACHMENTS_MAX_PER_MESSAGE).
+MAX_FILES_KEPT = 20
+# Files Slack describes but does not host for the bot: "external" (a link to Drive and
+# the like), "tombstone" (deleted), "hidden_by_limit" (beyond a free workspace's history).
+_UNHOSTED_MODES = frozenset({"external", "tombstone", "hidden_by_limit"})
+
+
+class SlackFile(TypedDict):
+    """The fields of a Slack file object that the adapter reads."""
+
+    name: str
+    mimetype: NotRequired[str]
+    size: NotRequired[int]
+    url_private_download: str
+    mode: NotRequired[str]
+    file_access: NotRequired[str]
 
 
 class MessageEvent(TypedDict):
@@ -55,6 +82,7 @@ class MessageEvent(TypedDict):
     thread_ts: NotRequired[str]
     channel_type: NotRequired[str]
     team: NotRequired[str]
+    files: NotRequired[list[SlackFile]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,13 +118,32 @@ def decide(event: MessageEvent, *, team_id: str, bot_user_id: str, config: Slack
     if skip:
         return Ignore(skip)
     text = strip_mention(event.get("text") or "", bot_user_id)
-    if not text:
+    files = file_refs(event.get("files"))
+    if not text and not files:
         return Ignore("no text")
     if event.get("channel_type") == "im":
-        return _dm(event, team_id, text)
+        return _dm(event, team_id, text, files)
     if event["type"] == "app_mention":
-        return _mention(event, team_id, text, config.reply_in_thread)
-    return _channel_message(event, team_id, text, bot_user_id, config.reply_in_thread)
+        return _mention(event, team_id, text, files, config.reply_in_thread)
+    return _channel_message(event, team_id, text, files, bot_user_id, config.reply_in_thread)
+
+
+def file_refs(entries: object) -> tuple[FileRef, ...]:
+    """The downloadable files of an event's ``files`` (at most ``MAX_FILES_KEPT``).
+
+    Anything else in the list is left out, and a ``files`` that is not a list counts as
+    none: the text beside it is still a question worth answering.
+    """
+    if not isinstance(entries, list):
+        return ()
+    refs: list[FileRef] = []
+    for entry in entries:
+        ref = _file_ref(entry)
+        if ref is not None:
+            refs.append(ref)
+            if len(refs) == MAX_FILES_KEPT:
+                break
+    return tuple(refs)
 
 
 def strip_mention(text: str, bot_user_id: str) -> str:
@@ -139,23 +186,67 @@ def _skip_reason(event: MessageEvent, bot_user_id: str, config: SlackConfig) -> 
     return ""
 
 
-def _dm(event: MessageEvent, team_id: str, text: str) -> Answer:
+def _file_ref(entry: object) -> FileRef | None:
+    """One Slack file object as a ``FileRef``, or None when the bot cannot download it.
+
+    Left out: entries that are not objects; files Slack does not host (``_UNHOSTED_MODES``);
+    Slack Connect stubs (``file_access: "check_file_info"``), which carry only an id and
+    would need a ``files.info`` call, which ``decide`` (pure) cannot make; entries
+    without a name or an http(s) ``url_private_download``. ``url_private`` is not used
+    instead: for canvases and other Slack-native documents it is a page, not the file.
+    """
+    if not isinstance(entry, dict):
+        return None
+    mode = entry.get("mode")
+    if (isinstance(mode, str) and mode in _UNHOSTED_MODES) or entry.get("file_access") == "check_file_info":
+        return None
+    name, url = entry.get("name"), entry.get("url_private_download")
+    if not isinstance(name, str) or not name.strip() or not _is_web_url(url):
+        return None
+    mime_type = entry.get("mimetype")
+    # Names go into the answer's record: a lone surrogate would make it unstorable.
+    return FileRef(scrub(name), scrub(mime_type) if isinstance(mime_type, str) else "", _size(entry.get("size")), url)
+
+
+def _is_web_url(url: object) -> bool:
+    if not isinstance(url, str) or not url.isascii():
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in {"https", "http"} and bool(parts.hostname)
+
+
+def _size(size: object) -> int:
+    """Slack's byte count; 0 (unknown) for anything but a non-negative integer."""
+    return size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else 0
+
+
+def _dm(event: MessageEvent, team_id: str, text: str, files: tuple[FileRef, ...]) -> Answer:
     conversation = ConversationRef("slack", team_id, event["channel"], "")
     # A DM answer goes where the question was: in its thread if the user started one.
     target = ReplyTarget(event["channel"], event.get("thread_ts"))
-    return Answer(_incoming(event, conversation, text, is_dm=True), target, _claim_key(event))
+    return Answer(_incoming(event, conversation, text, files, is_dm=True), target, _claim_key(event))
 
 
-def _mention(event: MessageEvent, team_id: str, text: str, in_thread: bool) -> Answer:
+def _mention(
+    event: MessageEvent, team_id: str, text: str, files: tuple[FileRef, ...], in_thread: bool
+) -> Answer:
     channel = event["channel"]
     thread = (event.get("thread_ts") or event["ts"]) if in_thread else ""
     conversation = ConversationRef("slack", team_id, channel, thread)
     target = ReplyTarget(channel, thread or None)
-    return Answer(_incoming(event, conversation, text), target, _claim_key(event))
+    return Answer(_incoming(event, conversation, text, files), target, _claim_key(event))
 
 
 def _channel_message(
-    event: MessageEvent, team_id: str, text: str, bot_user_id: str, in_thread: bool
+    event: MessageEvent,
+    team_id: str,
+    text: str,
+    files: tuple[FileRef, ...],
+    bot_user_id: str,
+    in_thread: bool,
 ) -> Decision:
     if f"<@{bot_user_id}" in (event.get("text") or ""):
         return Ignore("mention: answered as app_mention")
@@ -164,12 +255,17 @@ def _channel_message(
         return Ignore("channel message without mention")
     conversation = ConversationRef("slack", team_id, event["channel"], thread)
     target = ReplyTarget(event["channel"], thread)
-    message = _incoming(event, conversation, text)
+    message = _incoming(event, conversation, text, files)
     return Answer(message, target, _claim_key(event), needs_history=True)
 
 
 def _incoming(
-    event: MessageEvent, conversation: ConversationRef, text: str, *, is_dm: bool = False
+    event: MessageEvent,
+    conversation: ConversationRef,
+    text: str,
+    files: tuple[FileRef, ...],
+    *,
+    is_dm: bool = False,
 ) -> IncomingMessage:
     user = event.get("user") or event.get("bot_id") or ""
     return IncomingMessage(
@@ -179,6 +275,7 @@ def _incoming(
         text=text,
         is_dm=is_dm,
         event_id=_claim_key(event),
+        files=files,
     )
 
 

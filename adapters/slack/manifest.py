@@ -16,6 +16,9 @@ BOT_SCOPES = (
     "chat:write",  # posting and updating answers
     "commands",  # /persona, /forget, /usage
     "users:read",  # users.info: is this user a workspace admin or owner?
+    # Downloading the files people share with a question; without it Slack serves its
+    # sign-in page instead of the file (adapters/slack/files.py).
+    "files:read",
 )
 BOT_EVENTS = ("app_mention", "message.channels", "message.groups", "message.im")
 

@@ -1,6 +1,8 @@
 """Files people paste, turned into what the model receives. Platform-neutral.
 
-An adapter downloads each file (at most ``limits.max_bytes``; past that it may pass no
+The engine calls ``fetch_and_prepare(message.files, source, limits, vision=…)``: each
+file is fetched through the adapter's ``FileSource`` (``source.py``) just before it is
+read. Called directly, an adapter downloads each file (at most ``limits.max_bytes``; past that it may pass no
 bytes and the platform's ``declared_size``) and calls, once per message::
 
     prepared = await prepare(
@@ -30,14 +32,16 @@ file becomes one part (``PreparedFiles.parts``):
 The modules, one job each: ``sniff`` (what the bytes are), ``images`` (Pillow, bounded),
 ``image_tokens`` (the tile formula), ``pdf`` (pypdf, bounded in pages and time),
 ``text`` (clean, cut, fence), ``budget`` (sharing the text budget), ``notes`` (the words
-for model and user), ``limits``, ``types``, ``wire`` (content part shapes), ``prepare``.
+for model and user), ``limits``, ``types``, ``wire`` (content part shapes), ``source``
+(the ``FileSource`` protocol), ``prepare``.
 """
 
 from __future__ import annotations
 
 from core.attachments.image_tokens import image_tokens
 from core.attachments.limits import AttachmentLimits
-from core.attachments.prepare import prepare
+from core.attachments.prepare import fetch_and_prepare, prepare
+from core.attachments.source import FileSource
 from core.attachments.types import (
     FileNote,
     ImagePart,
@@ -48,12 +52,13 @@ from core.attachments.types import (
     PreparedFiles,
     TextPart,
 )
-from core.attachments.wire import ContentPart
+from core.attachments.wire import ContentPart, data_url
 
 __all__ = [
     "AttachmentLimits",
     "ContentPart",
     "FileNote",
+    "FileSource",
     "ImagePart",
     "IncomingFile",
     "Notice",
@@ -61,6 +66,8 @@ __all__ = [
     "Prepared",
     "PreparedFiles",
     "TextPart",
+    "data_url",
+    "fetch_and_prepare",
     "image_tokens",
     "prepare",
 ]

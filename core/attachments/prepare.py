@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from core.attachments.budget import share
 from core.attachments.image_tokens import image_tokens
-from core.attachments.images import encode_image, image_size
 from core.attachments.limits import AttachmentLimits
 from core.attachments.notes import (
     display_name,
@@ -23,7 +22,6 @@ from core.attachments.notes import (
     notices,
     unreadable_note,
 )
-from core.attachments.pdf import PdfText, read_pdf
 from core.attachments.sniff import IMAGE_FORMATS, Sniffed, sniff
 from core.attachments.text import cut, decode, fence, truncation_note
 from core.attachments.types import (
@@ -35,9 +33,15 @@ from core.attachments.types import (
     PreparedFiles,
     TextPart,
 )
+from core.attachments.source import FileSource
+from core.attachments.wire import data_url
 from core.errors import AttachmentRefused
+from core.types import FileRef
 
-__all__ = ["prepare"]
+if TYPE_CHECKING:
+    from core.attachments.pdf import PdfText
+
+__all__ = ["prepare", "fetch_and_prepare"]
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +59,20 @@ async def prepare(
     """
     reader = _Reader(limits, vision)
     readings = [await reader.read(file) for file in files[: limits.max_per_message]]
-    parts = reader.fit(readings)
-    parts += tuple(reader.left_out(file) for file in files[limits.max_per_message :])
-    return PreparedFiles(parts, notices(reader.events, limits))
+    return reader.finish(readings, [file.name for file in files[limits.max_per_message :]])
+
+
+async def fetch_and_prepare(
+    refs: Sequence[FileRef], source: FileSource, limits: AttachmentLimits = _DEFAULT_LIMITS,
+    *, vision: bool,
+) -> PreparedFiles:
+    """``prepare`` for files still on their platform: each is fetched from ``source``
+    just before it is read and dropped after, so a message holds one file's raw bytes at
+    a time. A file the platform refuses becomes a note and a notice, as a bad file does.
+    """
+    reader = _Reader(limits, vision)
+    readings = [await reader.fetch_and_read(ref, source) for ref in refs[: limits.max_per_message]]
+    return reader.finish(readings, [ref.name for ref in refs[limits.max_per_message :]])
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +99,22 @@ class _Reader:
         self._vision = vision
         self._pdf_deadline: float | None = None  # set when the first PDF is read
         self.events: list[tuple[NoticeKind, str]] = []
+
+    async def fetch_and_read(self, ref: FileRef, source: FileSource) -> _Reading:
+        try:
+            file = await source.fetch(ref, self._limits.max_bytes)
+        except AttachmentRefused as exc:
+            reason = exc.reason
+        except Exception:  # a bug in a source: the user still gets an answer about the rest
+            log.exception("fetching the file %r failed", display_name(ref.name))
+            reason = "something went wrong fetching it"
+        else:
+            return await self.read(file)
+        name = display_name(ref.name)
+        log.info("file %r not fetched: %s", name, reason)
+        self.events.append((NoticeKind.REFUSED, f"{name} ({reason})"))
+        mime = ref.mime_type or "application/octet-stream"
+        return FileNote(name, unreadable_note(name, mime, ref.size, reason))
 
     async def read(self, file: IncomingFile) -> _Reading:
         name = display_name(file.name)
@@ -121,6 +152,8 @@ class _Reader:
 
     async def _image(self, file: IncomingFile, name: str, pil_format: str) -> ImagePart | FileNote:
         if not self._vision:
+            from core.attachments.images import image_size  # see _image_part
+
             width, height = await asyncio.to_thread(image_size, file.data, pil_format)
             self.events.append((NoticeKind.NO_VISION, name))
             return FileNote(name, image_note(name, width, height))
@@ -134,6 +167,8 @@ class _Reader:
         if seconds <= 0:
             raise AttachmentRefused("the time for reading this message's PDFs ran out")
         limits = self._limits
+        from core.attachments.pdf import read_pdf  # see _image_part
+
         return await read_pdf(
             data, max_chars=limits.text_budget, max_pages=limits.pdf_max_pages, seconds=seconds
         )
@@ -153,6 +188,11 @@ class _Reader:
         header = file_header(name, f"text, {human_size(file.size)}")
         return _Text(name, header, text[: self._limits.text_budget], len(text), "")
 
+    def finish(self, readings: list[_Reading], left_out: list[str]) -> PreparedFiles:
+        """The parts of the files read, then notes for those past the limit; the notices."""
+        parts = self.fit(readings) + tuple(self.left_out(name) for name in left_out)
+        return PreparedFiles(parts, notices(self.events, self._limits))
+
     def fit(self, readings: list[_Reading]) -> tuple[Prepared, ...]:
         """The readings as parts, the texts cut to their fair share of the budget."""
         lengths = [len(reading.body) for reading in readings if isinstance(reading, _Text)]
@@ -171,25 +211,31 @@ class _Reader:
             block += "\n" + truncation_note(len(body), text.total, also=text.unread)
         return TextPart(text.name, block, len(body), text.total, truncated)
 
-    def left_out(self, file: IncomingFile) -> FileNote:
-        name = display_name(file.name)
+    def left_out(self, file_name: str) -> FileNote:
+        name = display_name(file_name)
         self.events.append((NoticeKind.TOO_MANY, name))
         return FileNote(name, left_out_note(name, self._limits.max_per_message))
 
 
 def _image_part(name: str, data: bytes, pil_format: str, limits: AttachmentLimits) -> ImagePart:
     # Runs in a thread: decoding, hashing and base64 all take CPU time.
+    # Pillow (and pypdf) are imported by the first file that needs them: a bot that is
+    # never sent one does without their 11 MiB, and without their ~10,000 objects, which
+    # every full pass of the cycle collector walks (a third slower engine in
+    # bench/core_bench.py when imported up front).
+    from core.attachments.images import encode_image
+
     image = encode_image(
         data, pil_format, max_side=limits.image_max_pixels, max_pixels=limits.max_source_pixels
     )
-    url = f"data:{image.mime_type};base64,{base64.b64encode(image.data).decode('ascii')}"
     return ImagePart(
         name=name,
         mime_type=image.mime_type,
-        data_url=url,
+        data_url=data_url(image.mime_type, image.data),
         width=image.width,
         height=image.height,
         size=len(image.data),
         sha256=hashlib.sha256(image.data).hexdigest(),
         tokens=image_tokens(image.width, image.height),
+        data=image.data,
     )

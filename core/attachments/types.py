@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from core.attachments.wire import ContentPart, ImageContentPart, TextContentPart
+from core.types import ImageRef
 
 __all__ = [
     "IncomingFile",
@@ -51,9 +52,15 @@ class ImagePart:
     size: int  # bytes of the encoded image
     sha256: str  # hex digest of the encoded image: the bytes the model sees
     tokens: int  # OpenAI's tile estimate at detail "high"
+    data: bytes = field(default=b"", repr=False, compare=False)  # the encoded image
 
     def content_part(self) -> ImageContentPart:
         return {"type": "image_url", "image_url": {"url": self.data_url}}
+
+    def ref(self) -> ImageRef:
+        """The durable reference a stored turn keeps of it."""
+        return ImageRef(self.name, self.mime_type, self.width, self.height, self.size,
+                        self.sha256, self.tokens)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Literal, TypedDict
 
-__all__ = ["ImageUrl", "ImageContentPart", "TextContentPart", "ContentPart"]
+__all__ = ["ImageUrl", "ImageContentPart", "TextContentPart", "ContentPart", "data_url"]
 
 
 class ImageUrl(TypedDict):
@@ -22,3 +23,8 @@ class TextContentPart(TypedDict):
 
 
 ContentPart = ImageContentPart | TextContentPart
+
+
+def data_url(mime_type: str, data: bytes) -> str:
+    """An encoded image as the ``url`` of an image part: "data:image/png;base64,…"."""
+    return f"data:{mime_type};base64,{base64.b64encode(data).decode('ascii')}"

@@ -26,6 +26,7 @@ from core.errors import (
     MalformedResponseError,
     ModelUnavailableError,
     RateLimitedError,
+    RequestRejectedError,
 )
 from core.model.protocol import StreamItem
 from core.model.retry import RetryBudget, RetryPolicy, parse_retry_after
@@ -177,7 +178,7 @@ class OpenAIChatModel:
     ) -> dict[str, Any]:
         # ``extra`` goes first so that it can add fields but not break the protocol.
         body: dict[str, Any] = {**params.extra, "model": self._model(params)}
-        body["messages"] = [{"role": m.role, "content": m.content} for m in messages]
+        body["messages"] = [_message(m) for m in messages]
         if params.temperature is not None:
             body["temperature"] = params.temperature
         if params.max_tokens is not None:
@@ -423,6 +424,15 @@ def _is_context_error(code: str, message: str) -> bool:
     return code in _CONTEXT_CODES or bool(_CONTEXT_WORDS.search(message))
 
 
+def _message(message: ChatMessage) -> dict[str, Any]:
+    """A message on the wire: its text, or with images, a list of content parts."""
+    if not message.images:
+        return {"role": message.role, "content": message.content}
+    parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}]
+    parts += [{"type": "image_url", "image_url": {"url": image.data_url}} for image in message.images]
+    return {"role": message.role, "content": parts}
+
+
 def _status_error(
     status: int, message: str, code: str, retry_after: float | None
 ) -> ChatModelError:
@@ -435,7 +445,9 @@ def _status_error(
         return ContextTooLongError(f"the context is too long for the model ({what})")
     if status >= 500:
         return ModelUnavailableError(f"the chat API failed ({what})")
-    return ChatModelError(f"the chat API rejected the request ({what})")
+    if 400 <= status < 500:
+        return RequestRejectedError(f"the chat API rejected the request ({what})")
+    return ChatModelError(f"the chat API failed ({what})")
 
 
 def _stream_error(chunk: dict[str, Any], redact: _Redact) -> ChatModelError:

@@ -33,7 +33,7 @@ Every cache is bounded (least recently used entries go first), so memory stays f
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -280,6 +280,15 @@ class CachedStore(OpenedInContext):
             raise
         self._turn_writes.end(conversation)
         self._recent.discard(conversation)
+
+    # -- images ------------------------------------------------------------------------
+    # Bytes are not cached; pruning them changes no turn, so the held windows stay right
+    # (a turn keeps its ``images``), as does ``forget`` above, which deletes them too.
+    async def image_data(self, turn_ids: Sequence[int]) -> dict[tuple[int, int], bytes]:
+        return await self._inner.image_data(turn_ids)
+
+    async def prune_images(self, conversation: ConversationRef, keep_user_turns: int) -> int:
+        return await self._inner.prune_images(conversation, keep_user_turns)
 
     # -- personas ----------------------------------------------------------------------
     async def get_persona(self, channel: ChannelRef) -> Persona | None:

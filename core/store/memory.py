@@ -7,15 +7,14 @@ Nothing is durable; each method runs without awaiting, so each is atomic by itse
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-
 
 from core.answers import AnswerKey, AnswerRecord, AnswerState, Delivery, Route
 from core.errors import StoreError
 from core.store.lifecycle import OpenedInContext
-from core.store.values import after, utc_now
+from core.store.values import after, checked_keep, image_bytes, utc_now
 from core.types import (
     ChannelRef,
     ConversationRef,
@@ -56,6 +55,8 @@ class InMemoryStore(OpenedInContext):
         # Turns linked to an event, by conversation (``forget`` drops them with the rest):
         # the newest per (event id, role).
         self._event_turns: dict[ConversationRef, dict[tuple[str, str], Turn]] = {}
+        # Image bytes by turn id, then by position in ``Turn.images``.
+        self._image_data: dict[int, dict[int, bytes]] = {}
 
     # -- lifecycle ---------------------------------------------------------------------
     async def open(self) -> None:
@@ -69,10 +70,13 @@ class InMemoryStore(OpenedInContext):
     # -- turns -------------------------------------------------------------------------
     async def add_turn(self, conversation: ConversationRef, turn: NewTurn) -> Turn:
         self._check_open()
+        data = image_bytes(turn)
         self._last_turn_id += 1
         stored = Turn(self._last_turn_id, turn.role, turn.content, turn.tokens,
-                      turn.author_id, turn.author_name, self._now())
+                      turn.author_id, turn.author_name, self._now(), turn.images)
         self._turns.setdefault(conversation, []).append(stored)
+        if data:
+            self._image_data[stored.id] = dict(enumerate(data))
         if turn.event_id:
             self._event_turns.setdefault(conversation, {})[(turn.event_id, turn.role)] = stored
         return stored
@@ -101,7 +105,21 @@ class InMemoryStore(OpenedInContext):
     async def forget(self, conversation: ConversationRef) -> int:
         self._check_open()
         self._event_turns.pop(conversation, None)
-        return len(self._turns.pop(conversation, []))
+        turns = self._turns.pop(conversation, [])
+        self._drop_images(turns)
+        return len(turns)
+
+    # -- images of user turns ----------------------------------------------------------
+    async def image_data(self, turn_ids: Sequence[int]) -> dict[tuple[int, int], bytes]:
+        self._check_open()
+        return {(turn_id, position): blob for turn_id in dict.fromkeys(turn_ids)
+                for position, blob in self._image_data.get(turn_id, {}).items()}
+
+    async def prune_images(self, conversation: ConversationRef, keep_user_turns: int) -> int:
+        self._check_open()
+        keep = checked_keep(keep_user_turns)
+        asked = [turn for turn in self._turns.get(conversation, []) if turn.role == "user"]
+        return self._drop_images(asked[:max(0, len(asked) - keep)])
 
     # -- personas ----------------------------------------------------------------------
     async def get_persona(self, channel: ChannelRef) -> Persona | None:
@@ -247,6 +265,10 @@ class InMemoryStore(OpenedInContext):
 
     def _now(self) -> datetime:
         return self._clock().astimezone(UTC)
+
+    def _drop_images(self, turns: Iterable[Turn]) -> int:
+        """Delete the bytes of those turns' images; returns how many there were."""
+        return sum(len(self._image_data.pop(turn.id, {})) for turn in turns)
 
     def _expired(self, stored: _StoredAnswer) -> bool:
         return stored.record.state == "answering" and stored.lease_until <= self._now()

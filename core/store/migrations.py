@@ -171,8 +171,40 @@ _ANSWER_RECORDS = (
     """,
 )
 
+# Images and files of messages: a turn's image references (JSON, NULL for none) stay with
+# it; their bytes live apart, for a while (``prune_images``), in ``turn_images``; an
+# answer keeps its message's files (JSON, NULL for none); a persona may say whether its
+# model takes images (NULL: the global default).
+_IMAGES_AND_FILES = (
+    "ALTER TABLE turns ADD COLUMN images TEXT",
+    # A plain rowid table, not WITHOUT ROWID: its rows (encoded images) are far larger
+    # than the small rows WITHOUT ROWID suits. ``conversation_id`` lets pruning read
+    # only that conversation's images, however long its history.
+    """
+    CREATE TABLE turn_images (
+        turn_id INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        conversation_id INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (turn_id, position)
+    )
+    """,
+    "CREATE INDEX turn_images_by_conversation ON turn_images (conversation_id, turn_id)",
+    # ``forget`` stays one DELETE: this drops the bytes of each deleted turn that has
+    # images, and costs the others nothing (a turn's bytes are stored only with refs).
+    """
+    CREATE TRIGGER turns_forget_images AFTER DELETE ON turns
+    WHEN OLD.images IS NOT NULL
+    BEGIN
+        DELETE FROM turn_images WHERE turn_id = OLD.id;
+    END
+    """,
+    "ALTER TABLE answers ADD COLUMN files TEXT",
+    "ALTER TABLE personas ADD COLUMN vision INTEGER",
+)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    _INITIAL_SCHEMA, _USAGE_ON_REPLY_TURNS, _ANSWER_RECORDS)
+    _INITIAL_SCHEMA, _USAGE_ON_REPLY_TURNS, _ANSWER_RECORDS, _IMAGES_AND_FILES)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

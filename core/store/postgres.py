@@ -20,8 +20,9 @@ answers costs a few round trips per step instead of 200 turns at the pool.
   (the owner holds it, it is answering, its lease ran out), and taking expired answers
   locks them ``FOR UPDATE SKIP LOCKED``, so two replicas never take the same one.
 
-Only ``set_persona`` needs a transaction of several statements (read the old persona,
-write the new one and its audit entry). Within this process, the writes to one answer
+Only ``set_persona`` (read the old persona, write the new one and its audit entry) and
+storing a turn with images (the turn, then its images' bytes) need a transaction of
+several statements. Within this process, the writes to one answer
 go out in the order they were called (``_InCallOrder``), as they would on one connection.
 
 Times are ``timestamptz`` from the injected ``clock``, never the server's ``now()``.
@@ -30,7 +31,7 @@ Times are ``timestamptz`` from the injected ``clock``, never the server's ``now(
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Hashable, Iterator
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -49,7 +50,21 @@ from core.answers import (
 )
 from core.errors import StoreError
 from core.store.lifecycle import OpenedInContext
-from core.store.values import after, channel_key, conversation_key, first_wins, persona_from_json, persona_to_json, utc_now
+from core.store.values import (
+    after,
+    channel_key,
+    checked_keep,
+    conversation_key,
+    files_from_json,
+    files_to_json,
+    first_wins,
+    image_bytes,
+    images_from_json,
+    images_to_json,
+    persona_from_json,
+    persona_to_json,
+    utc_now,
+)
 from core.store import postgres_migrations
 from core.store.batcher import Batcher
 from core.store.urls import HIDDEN, redacted_url, url_passwords
@@ -93,8 +108,8 @@ _LANES = 2
 
 # -- turns -----------------------------------------------------------------------------
 # The turns and replies stored at once share this statement, one element of each array
-# per turn, in call order ($15): $1..$4 name the conversation, $5 is now, $6..$11 the
-# turn; a reply's usage ($12 day, $13 prompt, $14 completion) is counted in the same
+# per turn, in call order ($16): $1..$4 name the conversation, $5 is now, $6..$12 the
+# turn; a reply's usage ($13 day, $14 prompt, $15 completion) is counted in the same
 # statement, both or neither (a plain turn has NULLs there).
 #
 # Conversations are read first: an existing one (the usual case) is found without a
@@ -112,10 +127,11 @@ _ADD_TURNS = """
     WITH new AS (
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
                              $5::timestamptz[], $6::text[], $7::text[], $8::int[], $9::text[],
-                             $10::text[], $11::text[], $12::date[], $13::bigint[],
-                             $14::bigint[], $15::int[])
+                             $10::text[], $11::text[], $12::text[], $13::date[],
+                             $14::bigint[], $15::bigint[], $16::int[])
             AS r(platform, workspace, channel, thread, now, role, content, tokens,
-                 author_id, author_name, event_id, day, prompt_tokens, completion_tokens, n)),
+                 author_id, author_name, event_id, images, day, prompt_tokens,
+                 completion_tokens, n)),
     found AS (
         SELECT id, platform, workspace, channel, thread FROM conversations
         WHERE (platform, workspace, channel, thread) IN (
@@ -133,8 +149,9 @@ _ADD_TURNS = """
     conversation AS (SELECT * FROM found UNION ALL SELECT * FROM created),
     turn AS (
         INSERT INTO turns (conversation_id, role, content, tokens, author_id, author_name,
-                           created_at, event_id)
-        SELECT conversation.id, role, content, tokens, author_id, author_name, now, event_id
+                           created_at, event_id, images)
+        SELECT conversation.id, role, content, tokens, author_id, author_name, now, event_id,
+               images
         FROM new JOIN conversation USING (platform, workspace, channel, thread)
         ORDER BY n
         RETURNING id),
@@ -152,7 +169,7 @@ _ADD_TURNS = """
             completion_tokens = usage_daily.completion_tokens + excluded.completion_tokens)
     SELECT id FROM turn
 """
-_TURN_COLUMNS = "id, role, content, tokens, author_id, author_name, created_at"
+_TURN_COLUMNS = "id, role, content, tokens, author_id, author_name, created_at, images"
 _CONVERSATION_IS = """
     conversation_id = (
         SELECT id FROM conversations
@@ -167,7 +184,11 @@ _RECENT_TURNS = f"""
     ORDER BY conversation_id DESC, id DESC
     LIMIT $6
 """
-_FORGET = f"DELETE FROM turns WHERE {_CONVERSATION_IS}"
+# The bytes of the turns' images go in the same statement (the status counts the turns).
+_FORGET = f"""
+    WITH images AS (DELETE FROM turn_images WHERE {_CONVERSATION_IS})
+    DELETE FROM turns WHERE {_CONVERSATION_IS}
+"""
 # The newest turn of each role linked to the event.
 _ANSWER_TURNS = f"""
     SELECT DISTINCT ON (role) {_TURN_COLUMNS} FROM turns
@@ -175,8 +196,35 @@ _ANSWER_TURNS = f"""
     ORDER BY role, id DESC
 """
 
+# -- images of user turns --------------------------------------------------------------
+# A turn with images is stored in a transaction of its own (the shared ``_ADD_TURNS``,
+# then this): $1 the turn, $2 and $3 each image's position and bytes.
+_ADD_IMAGES = """
+    INSERT INTO turn_images (turn_id, position, conversation_id, data)
+    SELECT turns.id, image.position, turns.conversation_id, image.data
+    FROM turns, unnest($2::int[], $3::bytea[]) AS image(position, data)
+    WHERE turns.id = $1
+"""
+_IMAGE_DATA = "SELECT turn_id, position, data FROM turn_images WHERE turn_id = ANY($1::bigint[])"
+# ``kept`` walks the conversation's turns back only as far as its newest $5 user turns;
+# the bytes older than the oldest of them are a range of ``turn_images_by_conversation``.
+# No kept turn ($5 = 0, or no user turn) keeps nothing. Each image's turn is looked up by
+# its key: a scalar subquery, which (unlike EXISTS) the planner never turns into a join
+# that may walk every turn.
+_PRUNE_IMAGES = f"""
+    WITH kept AS (
+        SELECT id FROM turns
+        WHERE {_CONVERSATION_IS} AND role = 'user'
+        ORDER BY conversation_id DESC, id DESC
+        LIMIT $5)
+    DELETE FROM turn_images
+    WHERE {_CONVERSATION_IS}
+        AND turn_id < COALESCE((SELECT min(id) FROM kept), {_NO_UPPER_BOUND})
+        AND (SELECT role FROM turns WHERE turns.id = turn_images.turn_id) = 'user'
+"""
+
 # -- personas, usage, events -----------------------------------------------------------
-_PERSONA_COLUMNS = "system_prompt, name, description, model, temperature, max_tokens"
+_PERSONA_COLUMNS = "system_prompt, name, description, model, temperature, max_tokens, vision"
 _CHANNEL_IS = "platform = $1 AND workspace = $2 AND channel = $3"
 _GET_PERSONA = f"SELECT {_PERSONA_COLUMNS} FROM personas WHERE {_CHANNEL_IS}"
 # Every answer looks its persona up: the lookups made at once share one statement, and
@@ -195,12 +243,12 @@ _LOCK_CHANNEL_PERSONA = (
 )
 _UPSERT_PERSONA = f"""
     INSERT INTO personas (platform, workspace, channel, {_PERSONA_COLUMNS}, updated_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
     ON CONFLICT (platform, workspace, channel) DO UPDATE SET
         system_prompt = excluded.system_prompt, name = excluded.name,
         description = excluded.description, model = excluded.model,
         temperature = excluded.temperature, max_tokens = excluded.max_tokens,
-        updated_at = excluded.updated_at
+        vision = excluded.vision, updated_at = excluded.updated_at
 """
 _DELETE_PERSONA = f"DELETE FROM personas WHERE {_CHANNEL_IS}"
 _INSERT_AUDIT = """
@@ -242,7 +290,7 @@ _PRUNE = """
 # What an ``AnswerRecord`` is decoded from (``_answer_from_row``), in this order.
 _RECORD_COLUMNS = """
     platform, event_id, workspace, channel, thread, user_id, user_name, text, is_dm,
-    is_admin, route, state, owner, attempts, delivery, created_at
+    is_admin, files, route, state, owner, attempts, delivery, created_at
 """
 # Claims of one conversation's answers queue up behind a transaction-level lock, taken
 # before the rows (and their ``claim_order``) are made and held until they are committed:
@@ -250,7 +298,7 @@ _RECORD_COLUMNS = """
 # see a later answer of a conversation without the earlier ones (``earlier_unfinished``).
 #
 # The claims made at once share this statement (``_claim_answers``); its columns travel
-# as arrays, one element per claim, in call order ($16 is that order). ``queued`` takes
+# as arrays, one element per claim, in call order ($17 is that order). ``queued`` takes
 # the lock of every conversation of the batch, each once and in the order of its key,
 # before any row is formed: the scalar subquery in WHERE is an InitPlan, run in full
 # before the first row, and a volatile function keeps it from being planned away. Every
@@ -263,9 +311,9 @@ _CLAIM_ANSWERS = f"""
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                              $6::text[], $7::text[], $8::text[], $9::boolean[],
                              $10::boolean[], $11::text[], $12::text[], $13::timestamptz[],
-                             $14::text[], $15::timestamptz[], $16::int[])
+                             $14::text[], $15::timestamptz[], $16::text[], $17::int[])
             AS c(platform, event_id, workspace, channel, thread, user_id, user_name, text,
-                 is_dm, is_admin, route, owner, lease_until, delivery, created_at, n)),
+                 is_dm, is_admin, route, owner, lease_until, delivery, created_at, files, n)),
     queued AS MATERIALIZED (
         SELECT pg_advisory_xact_lock({_CONVERSATION_CLAIMS}, lock) FROM (
             SELECT DISTINCT hashtext(concat_ws(chr(31), platform, workspace, channel,
@@ -273,10 +321,10 @@ _CLAIM_ANSWERS = f"""
             FROM claims ORDER BY lock) AS conversations)
     INSERT INTO answers
         (platform, event_id, workspace, channel, thread, user_id, user_name, text, is_dm,
-         is_admin, route, state, owner, lease_until, attempts, delivery, created_at,
+         is_admin, files, route, state, owner, lease_until, attempts, delivery, created_at,
          updated_at)
     SELECT platform, event_id, workspace, channel, thread, user_id, user_name, text, is_dm,
-           is_admin, route::jsonb, 'answering', owner, lease_until, 1, delivery::jsonb,
+           is_admin, files, route::jsonb, 'answering', owner, lease_until, 1, delivery::jsonb,
            created_at, created_at
     FROM claims
     WHERE (SELECT count(*) FROM queued) > 0
@@ -438,7 +486,7 @@ class PostgresStore(OpenedInContext):
     async def add_turn(self, conversation: ConversationRef, turn: NewTurn) -> Turn:
         self._open_pool("add_turn")
         now = self._now()
-        return await self._turns.submit(
+        return await self._add(
             _NewTurn(turn, (*_turn_params(conversation, turn, now), None, None, None)))
 
     async def add_reply(
@@ -448,7 +496,7 @@ class PostgresStore(OpenedInContext):
         now = self._now()
         params = (*_turn_params(conversation, turn, now), day, usage.prompt_tokens,
                   usage.completion_tokens)
-        return await self._turns.submit(_NewTurn(turn, params))
+        return await self._add(_NewTurn(turn, params))
 
     async def recent_turns(
         self, conversation: ConversationRef, limit: int, before_id: int | None = None
@@ -465,6 +513,21 @@ class PostgresStore(OpenedInContext):
     async def forget(self, conversation: ConversationRef) -> int:
         async with self._connection("forget") as db:
             return _count(await db.execute(_FORGET, *conversation_key(conversation)))
+
+    # -- images of user turns ----------------------------------------------------------
+    async def image_data(self, turn_ids: Sequence[int]) -> dict[tuple[int, int], bytes]:
+        self._open_pool("image_data")
+        if not turn_ids:
+            return {}
+        async with self._connection("image_data") as db:
+            rows = await db.fetch(_IMAGE_DATA, list(turn_ids))
+        return {(turn_id, position): data for turn_id, position, data in rows}
+
+    async def prune_images(self, conversation: ConversationRef, keep_user_turns: int) -> int:
+        keep = checked_keep(keep_user_turns)
+        async with self._connection("prune_images") as db:
+            return _count(await db.execute(
+                _PRUNE_IMAGES, *conversation_key(conversation), keep))
 
     # -- personas ----------------------------------------------------------------------
     async def get_persona(self, channel: ChannelRef) -> Persona | None:
@@ -521,7 +584,7 @@ class PostgresStore(OpenedInContext):
                   conversation.channel, conversation.thread, message.user_id,
                   message.user_name, message.text, message.is_dm, message.is_admin,
                   route_to_json(route), owner, after(now, lease_seconds),
-                  Delivery().to_json(), now)
+                  Delivery().to_json(), now, files_to_json(message.files))
         self._open_pool("claim_answer")
         # In the HTTP ack path: the claims made meanwhile share one statement.
         return await self._answer_claims.submit(_NewAnswer(params))
@@ -729,11 +792,21 @@ class PostgresStore(OpenedInContext):
                 results.append(exc)
         return results
 
+    async def _add(self, new: _NewTurn) -> Turn:
+        data = image_bytes(new.turn)  # checked before anything is written
+        if not data:
+            return await self._turns.submit(new)  # the common case: a shared INSERT
+        # Rare: the turn and its images' bytes in a transaction of their own, which
+        # leaves the shared INSERT of every other turn as it is.
+        async with self._connection(new.action) as db, db.transaction():
+            turn_id = await db.fetchval(_ADD_TURNS, *_add_turns_args([new]))
+            await db.execute(_ADD_IMAGES, turn_id, list(range(len(data))), list(data))
+        return _stored(turn_id, new.turn, new.params[4])
+
     async def _insert_turns(self, batch: list[_NewTurn]) -> list[Turn]:
-        columns = [list(column) for column in zip(*(new.params for new in batch), strict=True)]
-        action = "add_turn" if len(batch) > 1 or batch[0].params[11] is None else "add_reply"
+        action = "add_turn" if len(batch) > 1 else batch[0].action
         async with self._connection(action) as db:
-            rows = await db.fetch(_ADD_TURNS, *columns, list(range(len(batch))))
+            rows = await db.fetch(_ADD_TURNS, *_add_turns_args(batch))
         # Inserted in call order (ORDER BY n), and identity numbers only grow within a
         # statement; RETURNING's own order is unspecified, hence the sort.
         ids = sorted(turn_id for (turn_id,) in rows)
@@ -760,15 +833,25 @@ class PostgresStore(OpenedInContext):
 
 @dataclass(frozen=True, slots=True)
 class _NewTurn:
-    """A turn or reply waiting for its batch: ``_ADD_TURNS``' $1..$14, one per column."""
+    """A turn or reply waiting for its batch: ``_ADD_TURNS``' $1..$15, one per column."""
 
     turn: NewTurn
     params: tuple[Any, ...]
 
+    @property
+    def action(self) -> str:
+        return "add_turn" if self.params[12] is None else "add_reply"  # $13, a reply's day
+
+
+def _add_turns_args(batch: list[_NewTurn]) -> list[list[Any]]:
+    """``_ADD_TURNS``' arrays: one per column ($1..$15), then the call order ($16)."""
+    columns = [list(column) for column in zip(*(new.params for new in batch), strict=True)]
+    return [*columns, list(range(len(batch)))]
+
 
 @dataclass(frozen=True, slots=True)
 class _NewAnswer:
-    """A claim waiting for its batch: ``_CLAIM_ANSWERS``' $1..$15, one per column."""
+    """A claim waiting for its batch: ``_CLAIM_ANSWERS``' $1..$16, one per column."""
 
     params: tuple[Any, ...]
 
@@ -845,36 +928,39 @@ def _count(status: str) -> int:
 
 
 def _turn_params(conversation: ConversationRef, turn: NewTurn, now: datetime) -> tuple[Any, ...]:
-    # $1..$11 of ``_ADD_TURNS``. "" (no event) is stored as NULL: such turns stay out of
+    # $1..$12 of ``_ADD_TURNS``. "" (no event) is stored as NULL: such turns stay out of
     # the index ``turns_by_event``.
     return (*conversation_key(conversation), now, turn.role, turn.content, turn.tokens,
-            turn.author_id, turn.author_name, turn.event_id or None)
+            turn.author_id, turn.author_name, turn.event_id or None,
+            images_to_json(turn.images))
 
 
 def _stored(turn_id: int, turn: NewTurn, created_at: datetime) -> Turn:
     return Turn(turn_id, turn.role, turn.content, turn.tokens, turn.author_id,
-                turn.author_name, created_at)
+                turn.author_name, created_at, turn.images)
 
 
 def _turn_from_row(row: asyncpg.Record) -> Turn:
     # Positional, in _TURN_COLUMNS's order.
-    turn_id, role, content, tokens, author_id, author_name, created_at = row
-    return Turn(turn_id, role, content, tokens, author_id, author_name, created_at)
+    turn_id, role, content, tokens, author_id, author_name, created_at, images = row
+    return Turn(turn_id, role, content, tokens, author_id, author_name, created_at,
+                images_from_json(images))
 
 
 def _answer_from_row(row: Any) -> AnswerRecord:
     # Positional, in _RECORD_COLUMNS's order.
     (platform, event_id, workspace, channel, thread, user_id, user_name, text, is_dm,
-     is_admin, route, state, owner, attempts, delivery, created_at) = row
+     is_admin, files, route, state, owner, attempts, delivery, created_at) = row
     message = IncomingMessage(ConversationRef(platform, workspace, channel, thread),
-                              user_id, user_name, text, is_dm, is_admin, event_id)
+                              user_id, user_name, text, is_dm, is_admin, event_id,
+                              files_from_json(files))
     return AnswerRecord(message, route_from_json(route), state, owner, attempts,
                         Delivery.from_json(delivery), created_at)
 
 
 def _persona_values(persona: Persona) -> tuple[Any, ...]:
     return (persona.system_prompt, persona.name, persona.description, persona.model,
-            persona.temperature, persona.max_tokens)
+            persona.temperature, persona.max_tokens, persona.vision)
 
 
 def _change_from_row(channel: ChannelRef, row: asyncpg.Record) -> PersonaChange:

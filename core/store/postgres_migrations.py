@@ -162,7 +162,29 @@ _ANSWER_RECORDS = (
     """,
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_INITIAL_SCHEMA, _ANSWER_RECORDS)
+# Images and files of messages: a turn's image references (JSON text, as SQLite keeps
+# them; NULL for none) stay with it; their bytes live apart, for a while
+# (``prune_images``), in ``turn_images``; an answer keeps its message's files (JSON,
+# NULL for none); a persona may say whether its model takes images (NULL: the default).
+_IMAGES_AND_FILES = (
+    "ALTER TABLE turns ADD COLUMN images text",
+    # ``conversation_id`` lets pruning and ``forget`` read only that conversation's
+    # images, however long its history.
+    """
+    CREATE TABLE turn_images (
+        turn_id bigint NOT NULL,
+        position integer NOT NULL,
+        conversation_id bigint NOT NULL,
+        data bytea NOT NULL,
+        PRIMARY KEY (turn_id, position)
+    )
+    """,
+    "CREATE INDEX turn_images_by_conversation ON turn_images (conversation_id, turn_id)",
+    "ALTER TABLE answers ADD COLUMN files text",
+    "ALTER TABLE personas ADD COLUMN vision boolean",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_INITIAL_SCHEMA, _ANSWER_RECORDS, _IMAGES_AND_FILES)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

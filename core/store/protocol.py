@@ -6,6 +6,7 @@ SQL: a Postgres implementation runs the same contract tests as the SQLite one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Protocol
 
@@ -55,7 +56,20 @@ class Store(Protocol):
         ...
 
     async def forget(self, conversation: ConversationRef) -> int:
-        """Delete the conversation's turns; returns how many were deleted."""
+        """Delete the conversation's turns, and their images' bytes; returns how many
+        turns were deleted."""
+        ...
+
+    # -- images of user turns (``NewTurn.images`` / ``image_data``) ----------------------
+    async def image_data(self, turn_ids: Sequence[int]) -> dict[tuple[int, int], bytes]:
+        """The stored bytes of those turns' images, by (turn id, position in
+        ``Turn.images``). An image whose bytes were pruned is missing from the result."""
+        ...
+
+    async def prune_images(self, conversation: ConversationRef, keep_user_turns: int) -> int:
+        """Delete the bytes of the images of the conversation's user turns that are older
+        than its newest ``keep_user_turns`` user turns (their ``ImageRef`` stays on the
+        turn). Returns how many images' bytes were deleted."""
         ...
 
     # -- personas ----------------------------------------------------------------------
@@ -91,7 +105,8 @@ class Store(Protocol):
         self, message: IncomingMessage, route: Route, owner: str, lease_seconds: float
     ) -> bool:
         """Record a new answer to ``message`` (keyed by its platform and ``event_id``) as
-        answering, held by ``owner`` for ``lease_seconds``, attempts 1. True the first
+        answering, held by ``owner`` for ``lease_seconds``, attempts 1. The message is
+        kept whole, its ``files`` too: ``AnswerRecord.message`` equals it. True the first
         time; False if that event already has a record, whatever its state (atomic)."""
         ...
 

@@ -9,7 +9,8 @@ Every await on aiosqlite is a round-trip to that thread (two context switches, ~
 one core), and round-trips, not SQL, are most of what an operation costs. So:
 
 - writes are single statements in autocommit: storing a turn is one INSERT, and a
-  reply's usage is counted by a trigger in that same INSERT;
+  reply's usage is counted by a trigger in that same INSERT (only a turn with images
+  takes a transaction: the turn, then its images' bytes);
 - turns stored while another write is in flight share the next multi-row INSERT
   (``core/store/batcher.py``), so a busy bot spends one trip for many messages;
   so do new conversations' rows, event and answer claims (a burst of new Slack threads),
@@ -30,7 +31,7 @@ import asyncio
 import json
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -52,7 +53,21 @@ from core.answers import (
 )
 from core.errors import StoreError
 from core.store.lifecycle import OpenedInContext
-from core.store.values import after, channel_key, conversation_key, first_wins, persona_from_json, persona_to_json, utc_now
+from core.store.values import (
+    after,
+    channel_key,
+    checked_keep,
+    conversation_key,
+    files_from_json,
+    files_to_json,
+    first_wins,
+    image_bytes,
+    images_from_json,
+    images_to_json,
+    persona_from_json,
+    persona_to_json,
+    utc_now,
+)
 from core.store import migrations
 from core.store.batcher import Batcher
 from core.store.caches import MISSING, LruCache
@@ -84,7 +99,7 @@ _MEMORY = ":memory:"
 # miss costs a trip), so memory stays flat for any bot.
 _KNOWN_CONVERSATIONS = 100_000
 # Rows per multi-row statement: far below SQLite's 32,766 bound parameters (a turn has
-# 11, an answer record 18).
+# 12, an answer record 19).
 _MAX_INSERT_ROWS = 200
 # Conversations per grouped history read: SQLite allows 500 terms in a compound SELECT.
 _MAX_GROUPED_READS = 200
@@ -103,11 +118,12 @@ _UPSERT_CONVERSATIONS = """
 """
 _TURN_COLUMNS = """
     (conversation_id, role, content, tokens, author_id, author_name, created_at,
-     usage_day, prompt_tokens, completion_tokens, event_id)
+     usage_day, prompt_tokens, completion_tokens, event_id, images)
 """
-_SEED_TURN = f"INSERT INTO turns {_TURN_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_TURN_VALUES = 12
+_SEED_TURN = f"INSERT INTO turns {_TURN_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _RECENT_TURNS = """
-    SELECT id, role, content, tokens, author_id, author_name, created_at
+    SELECT id, role, content, tokens, author_id, author_name, created_at, images
     FROM turns
     WHERE conversation_id = (
             SELECT id FROM conversations
@@ -119,11 +135,44 @@ _RECENT_TURNS = """
 # ``_RECENT_TURNS`` as one term of a UNION ALL that serves many reads at once; ``k``
 # tells the terms apart.
 _RECENT_TURNS_TERM = f"SELECT ? AS k, * FROM ({_RECENT_TURNS})"
+# The trigger ``turns_forget_images`` deletes the bytes of the turns' images with them.
 _FORGET = """
     DELETE FROM turns WHERE conversation_id = (
         SELECT id FROM conversations
         WHERE platform = ? AND workspace = ? AND channel = ? AND thread = ?)
 """
+
+# -- images of user turns ----------------------------------------------------------------
+# Numbered: ``_PRUNE_IMAGES`` names the conversation twice with the same parameters.
+_CONVERSATION_ID = """
+    SELECT id FROM conversations
+    WHERE platform = ?1 AND workspace = ?2 AND channel = ?3 AND thread = ?4
+"""
+_INSERT_IMAGE = """
+    INSERT INTO turn_images (turn_id, position, conversation_id, data) VALUES (?, ?, ?, ?)
+"""
+# The ids travel as one JSON array: one statement, and one trip, for any number of them.
+_IMAGE_DATA = """
+    SELECT turn_id, position, data FROM turn_images
+    WHERE turn_id IN (SELECT value FROM json_each(?))
+"""
+# The newest ``?5`` user turns are found by walking the conversation's turns back only as
+# far as them; the bytes older than the oldest of them are a range of
+# ``turn_images_by_conversation``. No such turn (``?5`` = 0, or no user turn) keeps
+# nothing. DELETE comes first (no WITH): Python's sqlite3 gives a rowcount only then.
+_PRUNE_IMAGES = f"""
+    DELETE FROM turn_images
+    WHERE conversation_id = ({_CONVERSATION_ID})
+        AND turn_id < COALESCE((
+            SELECT min(id) FROM (
+                SELECT id FROM turns
+                WHERE conversation_id = ({_CONVERSATION_ID}) AND role = 'user'
+                ORDER BY id DESC
+                LIMIT ?5)), {_NO_UPPER_BOUND})
+        AND (SELECT role FROM turns WHERE turns.id = turn_images.turn_id) = 'user'
+"""
+
+# -- usage, personas, events -------------------------------------------------------------
 _USAGE = """
     SELECT
         COALESCE(SUM(CASE WHEN day = ? THEN prompt_tokens END), 0),
@@ -134,24 +183,24 @@ _USAGE = """
     WHERE platform = ? AND workspace = ? AND channel = ?
 """
 _GET_PERSONA = """
-    SELECT system_prompt, name, description, model, temperature, max_tokens
+    SELECT system_prompt, name, description, model, temperature, max_tokens, vision
     FROM personas WHERE platform = ? AND workspace = ? AND channel = ?
 """
 # Every persona, up to a limit (``all_personas``).
 _ALL_PERSONAS = """
     SELECT platform, workspace, channel, system_prompt, name, description, model,
-           temperature, max_tokens
+           temperature, max_tokens, vision
     FROM personas LIMIT ?
 """
 _UPSERT_PERSONA = """
     INSERT INTO personas (platform, workspace, channel, system_prompt, name, description,
-                          model, temperature, max_tokens, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                          model, temperature, max_tokens, vision, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (platform, workspace, channel) DO UPDATE SET
         system_prompt = excluded.system_prompt, name = excluded.name,
         description = excluded.description, model = excluded.model,
         temperature = excluded.temperature, max_tokens = excluded.max_tokens,
-        updated_at = excluded.updated_at
+        vision = excluded.vision, updated_at = excluded.updated_at
 """
 _DELETE_PERSONA = "DELETE FROM personas WHERE platform = ? AND workspace = ? AND channel = ?"
 _INSERT_AUDIT = """
@@ -174,7 +223,7 @@ _CLAIM_EVENTS = """
 _PRUNE_EVENTS = "DELETE FROM processed_events WHERE claimed_at < ?"
 # A turn's link to its answer; newest last, so the newest of each role wins.
 _ANSWER_TURNS = """
-    SELECT id, role, content, tokens, author_id, author_name, created_at
+    SELECT id, role, content, tokens, author_id, author_name, created_at, images
     FROM turns
     WHERE conversation_id = (
             SELECT id FROM conversations
@@ -189,13 +238,15 @@ _ANSWER_TURNS = """
 # so it holds across processes, as event claims do.
 _ANSWER_COLUMNS = """
     (platform, event_id, workspace, channel, thread, user_id, user_name, text, is_dm,
-     is_admin, route, state, owner, lease_until, attempts, delivery, created_at, updated_at)
+     is_admin, files, route, state, owner, lease_until, attempts, delivery, created_at,
+     updated_at)
 """
-_ANSWER_VALUES = 18
-# What an ``AnswerRecord`` is decoded from (``_answer_from_row``), in this order.
+_ANSWER_VALUES = 19
+# What an ``AnswerRecord`` is decoded from (``_answer_from_row``), in this order
+# (``take_expired_answers`` sorts on the last, created_at).
 _RECORD_COLUMNS = """
     platform, event_id, workspace, channel, thread, user_id, user_name, text, is_dm,
-    is_admin, route, state, owner, attempts, delivery, created_at
+    is_admin, files, route, state, owner, attempts, delivery, created_at
 """
 # RETURNING gives only the rows inserted: the answers claimed now, not the repeats.
 _CLAIM_ANSWERS = f"""
@@ -382,16 +433,13 @@ class SQLiteStore(OpenedInContext):
 
     # -- turns -------------------------------------------------------------------------
     async def add_turn(self, conversation: ConversationRef, turn: NewTurn) -> Turn:
-        conversation_id = await self._conversation_id(conversation, "add_turn")
-        return await self._writer.submit(_PendingTurn(conversation_id, turn, self._now()))
+        return await self._add(conversation, turn, "add_turn")
 
     async def add_reply(
         self, conversation: ConversationRef, turn: NewTurn, usage: Usage, day: date
     ) -> Turn:
         # One INSERT: the trigger ``turns_count_usage`` counts the usage in it.
-        conversation_id = await self._conversation_id(conversation, "add_reply")
-        return await self._writer.submit(
-            _PendingTurn(conversation_id, turn, self._now(), day.isoformat(), usage))
+        return await self._add(conversation, turn, "add_reply", day.isoformat(), usage)
 
     async def recent_turns(
         self, conversation: ConversationRef, limit: int, before_id: int | None = None
@@ -407,6 +455,23 @@ class SQLiteStore(OpenedInContext):
     async def forget(self, conversation: ConversationRef) -> int:
         async with self._connection("forget") as db:
             deleted: int = (await db.execute(_FORGET, conversation_key(conversation))).rowcount
+        return deleted
+
+    # -- images of user turns ----------------------------------------------------------
+    async def image_data(self, turn_ids: Sequence[int]) -> dict[tuple[int, int], bytes]:
+        self._open_db("image_data")
+        if not turn_ids:
+            return {}
+        async with self._connection("image_data") as db:
+            rows = await db.execute_fetchall(_IMAGE_DATA, (json.dumps(list(turn_ids)),))
+        return {(turn_id, position): data for turn_id, position, data in rows}
+
+    async def prune_images(self, conversation: ConversationRef, keep_user_turns: int) -> int:
+        params = (*conversation_key(conversation), checked_keep(keep_user_turns))
+        async with self._connection("prune_images") as db:
+            deleted: int = (await db.execute(_PRUNE_IMAGES, params)).rowcount
+        if deleted:
+            self._committed()
         return deleted
 
     async def seed_turns(self, conversation: ConversationRef, turns: Iterable[NewTurn]) -> None:
@@ -437,7 +502,7 @@ class SQLiteStore(OpenedInContext):
             rows = await db.execute_fetchall(_ALL_PERSONAS, (limit + 1,))
         if len(rows) > limit:
             return None
-        return {ChannelRef(platform, workspace, channel): Persona(*persona)
+        return {ChannelRef(platform, workspace, channel): _persona_from_row(persona)
                 for platform, workspace, channel, *persona in rows}
 
     async def set_persona(
@@ -643,6 +708,27 @@ class SQLiteStore(OpenedInContext):
         if self._checkpointer is not None:
             self._checkpointer.committed()
 
+    async def _add(
+        self, conversation: ConversationRef, turn: NewTurn, action: str,
+        usage_day: str | None = None, usage: Usage | None = None,
+    ) -> Turn:
+        data = image_bytes(turn)  # checked before anything is written
+        conversation_id = await self._conversation_id(conversation, action)
+        pending = _PendingTurn(conversation_id, turn, self._now(), usage_day, usage)
+        if not data:
+            return await self._writer.submit(pending)
+        # Rare: the turn and its images' bytes in a transaction of their own, which
+        # leaves the shared INSERT of every other turn as it is.
+        async with self._connection(action) as db:
+            async with _write_transaction(db):
+                ((turn_id,),) = await db.execute_fetchall(
+                    _insert_turns_sql(1), _pending_row(pending))
+                await db.executemany(_INSERT_IMAGE, [
+                    (turn_id, position, conversation_id, blob)
+                    for position, blob in enumerate(data)])
+        self._committed()
+        return _stored(turn_id, pending)
+
     async def _conversation_id(self, conversation: ConversationRef, action: str) -> int:
         """The conversation's row id, creating the row if it has none: no trip when known."""
         self._open_db(action)
@@ -736,9 +822,7 @@ class SQLiteStore(OpenedInContext):
         # Rows of a multi-row VALUES are inserted in order, and AUTOINCREMENT ids only
         # grow; RETURNING's own order is unspecified, hence the sort.
         ids = sorted(turn_id for (turn_id,) in rows)
-        return [Turn(turn_id, pending.turn.role, pending.turn.content, pending.turn.tokens,
-                     pending.turn.author_id, pending.turn.author_name, pending.created_at)
-                for pending, turn_id in zip(batch, ids, strict=True)]
+        return [_stored(turn_id, pending) for pending, turn_id in zip(batch, ids, strict=True)]
 
     async def _set_leases(
         self, action: str, keys: list[AnswerKey], owner: str, until: datetime
@@ -846,7 +930,8 @@ def _from_text(text: str) -> datetime:
 
 @cache
 def _insert_turns_sql(rows: int) -> str:
-    return f"INSERT INTO turns {_TURN_COLUMNS} VALUES {_placeholders(rows, 11)} RETURNING id"
+    return (f"INSERT INTO turns {_TURN_COLUMNS} VALUES {_placeholders(rows, _TURN_VALUES)}"
+            " RETURNING id")
 
 
 @cache
@@ -876,7 +961,7 @@ def _turn_row(
     # "" (no event) is stored as NULL: such turns stay out of the index ``turns_by_event``.
     return (conversation_id, turn.role, turn.content, turn.tokens, turn.author_id,
             turn.author_name, created_at, usage_day, prompt, completion,
-            turn.event_id or None)
+            turn.event_id or None, images_to_json(turn.images))
 
 
 def _pending_row(pending: _PendingTurn) -> tuple[Any, ...]:
@@ -884,11 +969,17 @@ def _pending_row(pending: _PendingTurn) -> tuple[Any, ...]:
                      pending.usage_day, pending.usage)
 
 
+def _stored(turn_id: int, pending: _PendingTurn) -> Turn:
+    turn = pending.turn
+    return Turn(turn_id, turn.role, turn.content, turn.tokens, turn.author_id,
+                turn.author_name, pending.created_at, turn.images)
+
+
 def _turn_from_row(row: tuple[Any, ...]) -> Turn:
     # Positional, in _RECENT_TURNS's column order.
-    turn_id, role, content, tokens, author_id, author_name, created_at = row
+    turn_id, role, content, tokens, author_id, author_name, created_at, images = row
     return Turn(turn_id, role, content, tokens, author_id, author_name,
-                _from_text(created_at))
+                _from_text(created_at), images_from_json(images))
 
 
 def _answer_row(
@@ -898,7 +989,8 @@ def _answer_row(
     conversation = message.conversation
     return (conversation.platform, message.event_id, conversation.workspace,
             conversation.channel, conversation.thread, message.user_id, message.user_name,
-            message.text, int(message.is_dm), int(message.is_admin), route_to_json(route),
+            message.text, int(message.is_dm), int(message.is_admin),
+            files_to_json(message.files), route_to_json(route),
             "answering", owner, _to_text(lease_until), 1, Delivery().to_json(),
             _to_text(now), _to_text(now))
 
@@ -906,20 +998,23 @@ def _answer_row(
 def _answer_from_row(row: tuple[Any, ...]) -> AnswerRecord:
     # Positional, in _RECORD_COLUMNS's order.
     (platform, event_id, workspace, channel, thread, user_id, user_name, text, is_dm,
-     is_admin, route, state, owner, attempts, delivery, created_at) = row
+     is_admin, files, route, state, owner, attempts, delivery, created_at) = row
     message = IncomingMessage(ConversationRef(platform, workspace, channel, thread),
-                              user_id, user_name, text, bool(is_dm), bool(is_admin), event_id)
+                              user_id, user_name, text, bool(is_dm), bool(is_admin), event_id,
+                              files_from_json(files))
     return AnswerRecord(message, route_from_json(route), state, owner, attempts,
                         Delivery.from_json(delivery), _from_text(created_at))
 
 
 async def _select_persona(db: aiosqlite.Connection, channel: ChannelRef) -> Persona | None:
     rows = await db.execute_fetchall(_GET_PERSONA, channel_key(channel))
-    if not rows:
-        return None
-    # Positional, in _GET_PERSONA's column order.
-    ((system_prompt, name, description, model, temperature, max_tokens),) = rows
-    return Persona(system_prompt, name, description, model, temperature, max_tokens)
+    return _persona_from_row(rows[0]) if rows else None
+
+
+def _persona_from_row(row: tuple[Any, ...]) -> Persona:
+    # Positional, in _GET_PERSONA's column order; ``vision`` is 0, 1 or NULL.
+    *values, vision = row
+    return Persona(*values, vision=None if vision is None else bool(vision))
 
 
 async def _write_persona(
@@ -929,7 +1024,7 @@ async def _write_persona(
         await db.execute(_DELETE_PERSONA, channel_key(channel))
         return
     values = (persona.system_prompt, persona.name, persona.description,
-              persona.model, persona.temperature, persona.max_tokens)
+              persona.model, persona.temperature, persona.max_tokens, persona.vision)
     await db.execute(_UPSERT_PERSONA, (*channel_key(channel), *values, _to_text(now)))
 
 

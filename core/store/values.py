@@ -10,11 +10,12 @@ from dataclasses import asdict, fields
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from core.types import ChannelRef, ConversationRef, Persona
+from core.types import ChannelRef, ConversationRef, FileRef, ImageRef, NewTurn, Persona
 
 __all__ = [
-    "after", "channel_key", "conversation_key", "first_wins", "persona_from_json",
-    "persona_to_json", "utc_now",
+    "after", "channel_key", "checked_keep", "conversation_key", "files_from_json",
+    "files_to_json", "first_wins", "image_bytes", "images_from_json", "images_to_json",
+    "persona_from_json", "persona_to_json", "utc_now",
 ]
 
 _Key = TypeVar("_Key", bound=Hashable)
@@ -59,3 +60,49 @@ def first_wins(keys: list[_Key], done: set[_Key]) -> list[bool | Exception]:
         results.append(key in done)
         done.discard(key)
     return results
+
+
+def files_to_json(files: tuple[FileRef, ...]) -> str | None:
+    """A message's files for its answer record; None (SQL NULL) for none, the usual case."""
+    if not files:
+        return None
+    return json.dumps([asdict(file) for file in files], separators=(",", ":"))
+
+
+def files_from_json(text: str | None) -> tuple[FileRef, ...]:
+    if not text:
+        return ()
+    return tuple(FileRef(str(f["name"]), str(f["mime_type"]), int(f["size"]), str(f["url"]))
+                 for f in json.loads(text))
+
+
+def images_to_json(images: tuple[ImageRef, ...]) -> str | None:
+    """A turn's image references; None (SQL NULL) for a turn without images."""
+    if not images:
+        return None
+    return json.dumps([asdict(image) for image in images], separators=(",", ":"))
+
+
+def images_from_json(text: str | None) -> tuple[ImageRef, ...]:
+    if not text:
+        return ()
+    known = {field.name for field in fields(ImageRef)}
+    return tuple(ImageRef(**{k: v for k, v in image.items() if k in known})
+                 for image in json.loads(text))
+
+
+def image_bytes(turn: NewTurn) -> tuple[bytes, ...]:
+    """The turn's image bytes, checked against its references before anything is written:
+    each is stored under its image's position in ``images``, and bytes are only ever
+    kept beside references (the SQLite store's ``forget`` relies on it)."""
+    if len(turn.image_data) != len(turn.images):
+        raise ValueError(f"a turn with {len(turn.images)} images needs as many image_data, "
+                         f"not {len(turn.image_data)}")
+    return turn.image_data
+
+
+def checked_keep(keep_user_turns: int) -> int:
+    """``prune_images``' count, refused if negative (SQL would read it as "no limit")."""
+    if keep_user_turns < 0:
+        raise ValueError(f"keep_user_turns must be at least 0, not {keep_user_turns}")
+    return keep_user_turns

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bots.app import BUILTIN_PERSONAS as BUILTIN
-from core.context import MESSAGE_OVERHEAD, assemble, fit_newest
+from core.context import MESSAGE_OVERHEAD, fit_newest
 from core.errors import ConfigurationError
 from core.limits import SlidingWindowLimiter
 from core.personas import load_presets, parse_preset
@@ -27,12 +27,6 @@ def test_fit_newest_stops_at_the_first_turn_that_does_not_fit():
     taken, left = fit_newest(newest_first, budget=10 + MESSAGE_OVERHEAD + 20)
     assert [t.id for t in taken] == [3]  # turn 1 would fit, but skipping turn 2 would lie
     assert left == 20
-
-
-def test_assemble_orders_system_history_new():
-    messages = assemble("sys", [turn(1, 1), turn(2, 1)], "new")
-    assert [(m.role, m.content) for m in messages] == [("system", "sys"), ("user", "t1"), ("user", "t2"), ("user", "new")]
-    assert [m.role for m in assemble("", [], "x")] == ["user"]
 
 
 async def test_keyed_locks_serialise_one_key_and_forget_idle_keys():

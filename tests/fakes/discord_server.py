@@ -3,7 +3,8 @@
 It listens on 127.0.0.1 at a free port and plays Discord closely enough for the real
 discord.py client: ``GET /users/@me`` and ``/oauth2/applications/@me`` for login, the
 gateway handshake (HELLO, IDENTIFY, READY, heartbeat ACK, then GUILD_CREATE of one guild),
-message create/edit, typing, command sync, interaction callbacks and follow-up webhooks::
+message create/edit, typing, command sync, interaction callbacks and follow-up webhooks,
+and the files people attach, as Discord's CDN would (``add_attachment``)::
 
     async with FakeDiscord() as discord:
         settings = Settings(discord_token=discord.token, discord_api_url=discord.api_url,
@@ -12,9 +13,14 @@ message create/edit, typing, command sync, interaction callbacks and follow-up w
         discord.send_message(GENERAL, MEMBER, "<@1000> hi", mentions=[BOT])
         await discord.wait_for(lambda: discord.bot_messages(GENERAL))
 
-Like Discord without the privileged ``message_content`` intent, message content is sent
-only in DMs and in messages that mention the bot. Tests wait on state with ``wait_for``
-(an ``asyncio.Condition`` notified on every change), never with sleeps.
+        log = discord.add_attachment("app.log", b"disk full", "text/plain")
+        discord.send_message(DM_CHANNEL, MEMBER, "why?", attachments=(log,))
+        await discord.wait_for(lambda: discord.files_served == ["app.log"])
+
+Like Discord without the privileged ``message_content`` intent, message content (and with
+it the attachments) is sent only in DMs and in messages that mention the bot. Tests wait
+on state with ``wait_for`` (an ``asyncio.Condition`` notified on every change), never
+with sleeps.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import WSMsgType, web
 
@@ -134,6 +141,9 @@ class FakeDiscord(LoopbackServer):
         self._sockets: list[web.WebSocketResponse] = []
         self._edit_limits: list[tuple[float, bool]] = []
         self._send_failures: list[int | None] = []
+        self._files: dict[str, tuple[str, bytes, str]] = {}  # id → (filename, data, content type)
+        self.files_served: list[str] = []  # filenames of the attachments fetched, in order
+        self.bytes_served = 0  # of attachments
 
     # -- lifecycle -------------------------------------------------------------------------
     shutdown_timeout = 0.5
@@ -141,6 +151,7 @@ class FakeDiscord(LoopbackServer):
     def build_app(self) -> web.Application:
         app = web.Application(middlewares=[self._record])
         app.router.add_get("/gateway", self._gateway)
+        app.router.add_get("/attachments/{id}/{filename}", self._attachment)
         app.router.add_route("*", _API_PREFIX + "/{path:.*}", self._rest)
         return app
 
@@ -190,15 +201,39 @@ class FakeDiscord(LoopbackServer):
         mentions: tuple[FakeUser, ...] = (),
         reply_to: int | None = None,
         type_: int = 0,
+        attachments: tuple[dict[str, Any], ...] = (),
     ) -> int:
-        """Dispatch MESSAGE_CREATE as Discord would to a bot without message_content."""
+        """Dispatch MESSAGE_CREATE as Discord would to a bot without message_content.
+
+        ``attachments``: payloads from ``add_attachment``.
+        """
         message = self._user_message(channel_id, author, content, mentions, reply_to, type_)
+        message["attachments"] = list(attachments)
         visible = channel_id == DM_CHANNEL or any(u.id == BOT.id for u in mentions)
         if not visible and not (self.intents or 0) & _MESSAGE_CONTENT_INTENT:
-            message = {**message, "content": ""}
+            message = {**message, "content": "", "attachments": []}
         self._dispatched[int(message["id"])] = message
         self.dispatch("MESSAGE_CREATE", message)
         return int(message["id"])
+
+    def add_attachment(
+        self, filename: str, data: bytes, content_type: str | None = None, *,
+        size: int | None = None, host: str = "127.0.0.1",
+    ) -> dict[str, Any]:
+        """A file on the fake's CDN, and the attachment payload for ``send_message``.
+
+        ``size`` is what the payload declares (default: the true size); ``host`` names
+        the URL's host (another name for loopback makes a URL off the file hosts that
+        would still reach this fake).
+        """
+        attachment_id = str(next(self._ids))
+        self._files[attachment_id] = (filename, data, content_type or "application/octet-stream")
+        url = f"http://{host}:{self.port}/attachments/{attachment_id}/{quote(filename)}?ex=1&is=1&hm=fake"
+        payload: dict[str, Any] = {"id": attachment_id, "filename": filename,
+                                   "size": len(data) if size is None else size, "url": url, "proxy_url": url}
+        if content_type is not None:
+            payload["content_type"] = content_type
+        return payload
 
     async def release_ready(self) -> None:
         """Stop withholding READY, and send it (and GUILD_CREATE) to the sessions that waited."""
@@ -268,6 +303,17 @@ class FakeDiscord(LoopbackServer):
             "resume_gateway_url": self.gateway_url, "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
             "application": {"id": str(BOT.id), "flags": 0},
         }
+
+    # -- the CDN ---------------------------------------------------------------------------
+    async def _attachment(self, request: web.Request) -> web.Response:
+        found = self._files.get(request.match_info["id"])
+        if found is None:
+            return web.Response(status=404, text="This content is no longer available.")
+        filename, data, content_type = found
+        self.files_served.append(filename)
+        self.bytes_served += len(data)
+        await self._notify()
+        return web.Response(body=data, headers={"Content-Type": content_type})
 
     # -- REST ------------------------------------------------------------------------------
     @web.middleware

@@ -9,6 +9,14 @@ call, and fails on demand::
         ...                                    # point SLACK_API_URL at slack.base_url
         await slack.wait_for(lambda: slack.thread("C1", "1.0001"), timeout=5)
 
+It serves uploaded files too, at the ``url_private_download`` of the Slack file object
+``add_file`` returns, to the bot token only; ``files_read = False`` answers like Slack
+does for a token without the ``files:read`` scope (its HTML sign-in page). Each download
+is recorded in ``downloads`` with the bytes actually sent::
+
+    file = slack.add_file("big.bin", size=50 * 1024 * 1024)   # made as it is sent
+    await stack.send({**mention("look", ts), "files": [file]})
+
 ``SignedSender`` posts Events API and slash-command requests with valid (or, on
 request, forged or stale) ``v0`` signatures into a running HTTP endpoint.
 Tests wait on state through ``wait_for``, never on sleeps.
@@ -31,7 +39,7 @@ from aiohttp import web
 
 from tests.fakes.loopback import LoopbackServer
 
-__all__ = ["Call", "Failure", "FakeSlackAPI", "SignedSender", "SentRequest", "sign"]
+__all__ = ["Call", "Download", "Failure", "FakeSlackAPI", "SignedSender", "SentRequest", "sign"]
 
 BOT_TOKEN = "xoxb-test-token"
 SIGNING_SECRET = "test-signing-secret"
@@ -52,6 +60,33 @@ class Failure:
     status: int = 429
     retry_after: float = 1.0
     error: str = "ratelimited"
+
+
+@dataclass
+class Download:
+    """One request for a file: what was answered, and how much of the body went out."""
+
+    file_id: str
+    status: int
+    authorized: bool
+    bytes_sent: int = 0
+    complete: bool = False  # the whole body was sent
+    done: bool = False  # answered: whole, or the bot hung up
+
+
+@dataclass
+class _File:
+    id: str
+    name: str
+    mimetype: str
+    data: bytes | None  # None: ``size`` filler bytes, made while sending
+    size: int
+    content_length: bool  # send Content-Length (else the body is chunked)
+
+
+# The page Slack serves for a file to a token without files:read (status 200).
+SIGN_IN_PAGE = b"<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to Slack</body></html>"
+_CHUNK = 64 * 1024
 
 
 @dataclass
@@ -91,6 +126,11 @@ class FakeSlackAPI(LoopbackServer):
         self.statuses: list[dict[str, Any]] = []
         self._failures: dict[str, list[Failure]] = {}
         self._ts = itertools.count(1)
+        self.files: dict[str, _File] = {}
+        self.downloads: list[Download] = []
+        # False: the token lacks files:read, and files are answered with the sign-in page.
+        self.files_read = True
+        self._file_ids = itertools.count(1)
 
     # -- test controls ---------------------------------------------------------------------
     def fail(self, method: str, times: int = 1, status: int = 429, retry_after: float = 1.0, error: str = "ratelimited") -> None:
@@ -117,12 +157,44 @@ class FakeSlackAPI(LoopbackServer):
     def new_ts(self) -> str:
         return f"1700000000.{next(self._ts):06d}"
 
+    def add_file(
+        self,
+        name: str,
+        data: bytes | None = None,
+        mimetype: str = "application/octet-stream",
+        *,
+        size: int | None = None,
+        declared_size: int | None = None,
+        content_length: bool = True,
+    ) -> dict[str, Any]:
+        """Host a file; its Slack file object, to put in an event's ``files``.
+
+        ``data=None`` serves ``size`` bytes made while sending (a 50 MB file costs no
+        memory). ``declared_size`` is the size the file object claims (default: the
+        real one); ``content_length=False`` sends the body chunked, with no length.
+        """
+        assert self.port, "start the fake before adding files: their URLs carry its port"
+        real_size = len(data) if data is not None else (size or 0)
+        file = _File(f"F{next(self._file_ids):08d}", name, mimetype, data, real_size, content_length)
+        self.files[file.id] = file
+        url = f"http://127.0.0.1:{self.port}/files-pri/{self.team_id}-{file.id}/download/{name}"
+        return {
+            "id": file.id, "name": name, "title": name, "mimetype": mimetype,
+            "filetype": name.rpartition(".")[2], "size": real_size if declared_size is None else declared_size,
+            "mode": "hosted", "is_external": False, "file_access": "visible",
+            "url_private": url.replace("/download/", "/"), "url_private_download": url,
+        }
+
+    def downloads_of(self, file: dict[str, Any]) -> list[Download]:
+        return [d for d in self.downloads if d.file_id == file["id"]]
+
     # -- lifecycle ---------------------------------------------------------------------------
     def build_app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/api/{method}", self._dispatch)
         # slack_sdk reads some methods (users.info, conversations.*) with GET.
         app.router.add_get("/api/{method}", self._dispatch)
+        app.router.add_get("/files-pri/{team_file}/download/{name}", self._download)
         return app
 
     @property
@@ -150,6 +222,45 @@ class FakeSlackAPI(LoopbackServer):
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
         return web.json_response(handler(self, params))
+
+    # -- files ---------------------------------------------------------------------------------
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        file = self.files.get(request.match_info["team_file"].rpartition("-")[2])
+        authorized = request.headers.get("Authorization") == f"Bearer {self.token}"
+        download = Download(file.id if file else "", 200, authorized)
+        self.downloads.append(download)
+        try:
+            if file is None:
+                download.status = 404
+                return web.Response(status=404, text="file not found")
+            if not authorized:
+                # Slack sends a request without the token to its sign-in page.
+                download.status = 302
+                return web.Response(status=302, headers={"Location": "/signin"})
+            if not self.files_read:
+                return web.Response(body=SIGN_IN_PAGE, content_type="text/html")
+            return await self._send_file(request, file, download)
+        finally:
+            download.done = True
+            await self.changed()
+
+    async def _send_file(self, request: web.Request, file: _File, download: Download) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": file.mimetype})
+        if file.content_length:
+            response.content_length = file.size
+        else:
+            response.enable_chunked_encoding()
+        await response.prepare(request)
+        try:
+            for offset in range(0, file.size, _CHUNK):
+                chunk = file.data[offset:offset + _CHUNK] if file.data is not None else _filler(min(_CHUNK, file.size - offset))
+                await response.write(chunk)
+                download.bytes_sent += len(chunk)
+            await response.write_eof()
+            download.complete = True
+        except (ConnectionError, RuntimeError):
+            pass  # the bot stopped reading and closed the connection
+        return response
 
     def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": "https://fake.slack.com/", "team": "Fake", "user": "chatwright",
@@ -255,6 +366,10 @@ async def _params(request: web.Request) -> dict[str, Any]:
     elif body:
         params.update(parse_qsl(body, keep_blank_values=True))
     return params
+
+
+def _filler(size: int) -> bytes:
+    return b"chatwright " * (size // 11) + b"x" * (size % 11)
 
 
 def _failure(failure: Failure) -> web.Response:

@@ -26,7 +26,7 @@ from core.attachments import (
 from tests.core.attachments import samples
 
 # The module, not the function of the same name that the package exports.
-prepare_module = importlib.import_module("core.attachments.prepare")
+images_module = importlib.import_module("core.attachments.images")
 
 PYTHON = b"def greet(name):\n    return f'hello {name}'\n"
 CSV = b"id,name,score\n1,Ann,9.5\n2,Bo,7\n"
@@ -228,7 +228,7 @@ async def test_an_unexpected_error_is_logged_and_the_file_named(monkeypatch, cap
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(prepare_module, "encode_image", broken)
+    monkeypatch.setattr(images_module, "encode_image", broken)
     prepared = await prepare([file("a.png", samples.png((8, 8)))], vision=True)
     assert prepared.parts[0].text.endswith("— not readable: something went wrong reading it]")
     assert "reading the file 'a.png' failed" in caplog.text

@@ -21,6 +21,7 @@ from core.errors import (
     ContextTooLongError,
     MalformedResponseError,
     ModelUnavailableError,
+    RequestRejectedError,
     RateLimitedError,
 )
 from core.model.openai import OpenAIChatModel
@@ -379,13 +380,13 @@ async def test_context_errors(time: FakeTime, response: httpx.Response) -> None:
         (httpx.Response(400, json={"detail": "fastapi style"}), "fastapi style"),
     ],
 )
-async def test_other_4xx_is_a_chat_model_error_with_the_servers_message(
+async def test_other_4xx_is_a_rejected_request_with_the_servers_message(
     time: FakeTime, response: httpx.Response, message: str
 ) -> None:
     api = MockAPI(response)
     with pytest.raises(ChatModelError) as caught:
         await collect(make_model(api, time))
-    assert type(caught.value) is ChatModelError
+    assert type(caught.value) is RequestRejectedError
     assert message in str(caught.value) and len(api.requests) == 1
 
 
@@ -467,7 +468,7 @@ async def test_the_key_never_appears_in_errors_reprs_or_logs(
             await collect(model)
         errors.append(caught.value)
     assert [type(e) for e in errors] == [
-        AuthenticationError, ModelUnavailableError, ChatModelError,
+        AuthenticationError, ModelUnavailableError, RequestRejectedError,
         ModelUnavailableError, MalformedResponseError, ChatModelError,
     ]
     shown = [str(e) for e in errors] + [repr(e) for e in errors] + [repr(model)]

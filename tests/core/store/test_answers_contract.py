@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -17,12 +18,14 @@ import pytest
 from core.answers import AnswerKey, Delivery
 from core.errors import StoreError
 from core.store import Store
-from core.types import ConversationRef, IncomingMessage, NewTurn, Usage
+from core.types import ConversationRef, FileRef, IncomingMessage, NewTurn, Usage
 from tests.core.store.test_contract import (  # noqa: F401 - clock, make_store, store are fixtures
     STORE_FACTORIES,
     FakeClock,
     clock,
+    data_of,
     make_store,
+    pictured,
     place_for,
     store,
 )
@@ -31,6 +34,8 @@ CONVERSATION = ConversationRef("slack", "T1", "C1", "1700000000.000100")
 ROUTE = {"channel": "C1", "thread_ts": "1700000000.000100"}
 LEASE = 30.0
 DAY = date(2024, 5, 1)
+FILES = (FileRef("shot.png", "image/png", 1234, "https://files.example/shot.png"),
+         FileRef("notes ✓.txt", "text/plain", 0, "/tmp/notes.txt"))
 
 
 def message(event_id: str = "Ev1", conversation: ConversationRef = CONVERSATION) -> IncomingMessage:
@@ -93,6 +98,20 @@ async def test_a_claim_round_trips_the_whole_message_and_route(
     assert record.delivery == Delivery()
     assert record.created_at == clock.now
     assert record.key == ("discord", "1234567890")
+
+
+async def test_a_claim_keeps_the_messages_files(store: Store, clock: FakeClock) -> None:
+    with_files = replace(message("Ev1"), files=FILES)
+    assert await store.claim_answer(with_files, ROUTE, "A", LEASE)
+    await claim(store, "Ev2")
+
+    assert (await store.get_answer(key_of("Ev1"))).message == with_files
+    assert (await store.get_answer(key_of("Ev2"))).message.files == ()
+    clock.advance(LEASE)
+    assert (await store.take_answer(key_of("Ev1"), "B", LEASE)).message == with_files
+    clock.advance(LEASE)
+    taken = await store.take_expired_answers("slack", "C", LEASE, 10)
+    assert [record.message for record in taken] == [with_files, message("Ev2")]
 
 
 async def test_an_unknown_answer_is_none(store: Store) -> None:
@@ -487,6 +506,23 @@ async def test_answers_survive_a_restart(
 
     assert (record.key, record.delivery, record.route) == (key, Delivery(("m",), 0), ROUTE)
     assert (record.owner, record.attempts, record.message) == ("B", 2, message())
+
+
+async def test_files_and_images_survive_a_restart(
+    make_process: Callable[[], Store], clock: FakeClock
+) -> None:
+    with_files = replace(message(), files=FILES)
+    async with make_process() as before:
+        assert await before.claim_answer(with_files, ROUTE, "A", LEASE)
+        shown = await before.add_turn(CONVERSATION, pictured("look", "a.png", event_id="Ev1"))
+    clock.advance(LEASE)
+
+    async with make_process() as after:
+        (record,) = await after.take_expired_answers("slack", "B", LEASE, 10)
+        assert await after.answer_turns(CONVERSATION, "Ev1") == (shown, None)
+        assert await after.image_data([shown.id]) == {(shown.id, 0): data_of("a.png")}
+
+    assert record.message == with_files
 
 
 # -- claim order within a conversation --------------------------------------------------

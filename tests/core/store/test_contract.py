@@ -8,8 +8,9 @@ joins by adding one entry to ``STORE_FACTORIES``. The SQLite store runs on a rea
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from core.store import CachedStore, InMemoryStore, PostgresStore, SQLiteStore, S
 from core.types import (
     ChannelRef,
     ConversationRef,
+    ImageRef,
     NewTurn,
     Persona,
     Usage,
@@ -105,6 +107,22 @@ async def add_texts(store: Store, conversation: ConversationRef, texts: list[str
 
 def texts(turns: list) -> list[str]:
     return [turn.content for turn in turns]
+
+
+def image(name: str) -> ImageRef:
+    return ImageRef(name, "image/png", 640, 480, len(data_of(name)), "ab" * 32, 255)
+
+
+def data_of(name: str) -> bytes:
+    # Binary, with a NUL byte: stored as bytes, never as text.
+    return b"\x89PNG\r\n\x1a\n\x00" + name.encode()
+
+
+def pictured(text: str, *names: str, event_id: str = "") -> NewTurn:
+    """A user turn showing the images ``names``, with their bytes."""
+    return NewTurn("user", text, 1 + 255 * len(names), "U1", "ada", event_id=event_id,
+                   images=tuple(image(name) for name in names),
+                   image_data=tuple(data_of(name) for name in names))
 
 
 # -- turns -----------------------------------------------------------------------------
@@ -202,6 +220,110 @@ async def test_a_forgotten_conversation_continues_with_new_ids(store: Store) -> 
 
     assert fresh.id > max(t.id for t in old)
     assert await store.recent_turns(CONVERSATION, 10) == [fresh]
+
+
+# -- images of user turns --------------------------------------------------------------
+
+
+async def test_a_turn_with_images_reads_back_with_them_and_their_bytes(store: Store) -> None:
+    plain = await store.add_turn(CONVERSATION, user("no pictures"))
+    shown = await store.add_turn(CONVERSATION, pictured("look", "a.png", "b.png", event_id="Ev1"))
+    reply = await store.add_reply(
+        CONVERSATION, NewTurn("assistant", "nice", 1, event_id="Ev1"), Usage(1, 1), DAY)
+
+    assert shown.images == (image("a.png"), image("b.png"))
+    assert plain.images == reply.images == ()
+    # Turns compare with their images.
+    assert await store.recent_turns(CONVERSATION, 10) == [plain, shown, reply]
+    assert [t.images for t in await store.recent_turns(CONVERSATION, 10)] == [(), shown.images, ()]
+    assert await store.answer_turns(CONVERSATION, "Ev1") == (shown, reply)
+    assert await store.image_data([plain.id, shown.id, reply.id]) == {
+        (shown.id, 0): data_of("a.png"), (shown.id, 1): data_of("b.png")}
+    assert await store.usage(CHANNEL, DAY) == UsageTotals(Usage(1, 1), Usage(1, 1))
+
+
+async def test_turns_with_and_without_images_stored_at_once_all_read_back(store: Store) -> None:
+    def new(n: int) -> NewTurn:
+        return pictured(str(n), f"{n}.png") if n % 3 == 0 else user(str(n))
+
+    stored = await asyncio.gather(*(store.add_turn(CONVERSATION, new(n)) for n in range(30)))
+
+    assert await store.recent_turns(CONVERSATION, 50) == sorted(stored, key=lambda t: t.id)
+    assert [turn.images for turn in stored] == [new(n).images for n in range(30)]
+    assert await store.image_data([turn.id for turn in stored]) == {
+        (turn.id, 0): data_of(f"{n}.png") for n, turn in enumerate(stored) if n % 3 == 0}
+
+
+async def test_image_data_of_turns_without_stored_bytes_is_empty(store: Store) -> None:
+    plain = await store.add_turn(CONVERSATION, user("x"))
+
+    assert await store.image_data([]) == {}
+    assert await store.image_data([plain.id, plain.id + 1000]) == {}
+
+
+async def test_a_turn_whose_bytes_do_not_match_its_images_is_refused(store: Store) -> None:
+    turn = pictured("look", "a.png", "b.png")
+
+    for broken in (replace(turn, image_data=turn.image_data[:1]), replace(turn, images=())):
+        with pytest.raises(ValueError, match="image_data"):
+            await store.add_turn(CONVERSATION, broken)
+
+    assert await store.recent_turns(CONVERSATION, 10) == []
+
+
+async def test_prune_images_keeps_the_bytes_of_the_newest_user_turns(store: Store) -> None:
+    other = ConversationRef("slack", "T1", "C1", "other-thread")
+    asked = []
+    for n in range(4):
+        asked.append(await store.add_turn(CONVERSATION, pictured(f"q{n}", f"{n}a", f"{n}b")))
+        await store.add_reply(CONVERSATION, NewTurn("assistant", f"r{n}", 1), Usage(1, 1), DAY)
+    theirs = await store.add_turn(other, pictured("theirs", "x.png"))
+    before = await store.recent_turns(CONVERSATION, 20)
+
+    assert await store.prune_images(CONVERSATION, 2) == 4  # two turns, two images each
+
+    assert await store.image_data([turn.id for turn in asked]) == {
+        (asked[n].id, position): data_of(f"{n}{suffix}")
+        for n in (2, 3) for position, suffix in enumerate("ab")}
+    # The references stay: the turns read back as they were.
+    assert await store.recent_turns(CONVERSATION, 20) == before
+    assert await store.prune_images(CONVERSATION, 2) == 0
+    assert await store.prune_images(CONVERSATION, 0) == 4
+    assert await store.image_data([turn.id for turn in asked]) == {}
+    assert await store.image_data([theirs.id]) == {(theirs.id, 0): data_of("x.png")}
+
+
+async def test_prune_images_counts_user_turns_with_or_without_images(store: Store) -> None:
+    shown = await store.add_turn(CONVERSATION, pictured("look", "a.png"))
+    await store.add_turn(CONVERSATION, user("and then"))
+    await store.add_turn(CONVERSATION, NewTurn("assistant", "ok", 1))
+
+    assert await store.prune_images(CONVERSATION, 5) == 0  # more than there are
+    assert await store.prune_images(CONVERSATION, 2) == 0
+    assert await store.prune_images(CONVERSATION, 1) == 1
+    assert await store.image_data([shown.id]) == {}
+    assert await store.prune_images(ConversationRef("slack", "T9", "C9", ""), 0) == 0
+
+
+async def test_prune_images_refuses_a_negative_count(store: Store) -> None:
+    shown = await store.add_turn(CONVERSATION, pictured("look", "a.png"))
+
+    with pytest.raises(ValueError, match="keep_user_turns"):
+        await store.prune_images(CONVERSATION, -1)
+
+    assert await store.image_data([shown.id]) == {(shown.id, 0): data_of("a.png")}
+
+
+async def test_forget_deletes_the_bytes_of_its_images(store: Store) -> None:
+    sibling = ConversationRef("slack", "T1", "C1", "another-thread")
+    mine = [await store.add_turn(CONVERSATION, pictured("a", "a.png", "b.png")),
+            await store.add_turn(CONVERSATION, user("b"))]
+    theirs = await store.add_turn(sibling, pictured("x", "x.png"))
+
+    assert await store.forget(CONVERSATION) == 2  # turns, not images
+
+    assert await store.image_data([turn.id for turn in mine]) == {}
+    assert await store.image_data([theirs.id]) == {(theirs.id, 0): data_of("x.png")}
 
 
 # -- usage -----------------------------------------------------------------------------
@@ -308,6 +430,18 @@ async def test_persona_history_is_newest_first_with_before_and_after(
     assert await store.persona_history(CHANNEL, 0) == []
 
 
+async def test_a_personas_vision_round_trips(store: Store) -> None:
+    seeing, blind, default = replace(PIRATE, vision=True), replace(PIRATE, vision=False), PIRATE
+
+    for persona in (seeing, blind, default):
+        await store.set_persona(CHANNEL, persona, "U1", "ada")
+        assert await store.get_persona(CHANNEL) == persona
+
+    history = await store.persona_history(CHANNEL, 5)
+    assert [(change.before, change.after) for change in history] == [
+        (blind, default), (seeing, blind), (None, seeing)]
+
+
 async def test_personas_are_per_channel(store: Store) -> None:
     other = ChannelRef("slack", "T1", "C2")
     await store.set_persona(CHANNEL, PIRATE, "U1", "ada")
@@ -352,6 +486,8 @@ EVERY_CALL = {
     "add_reply": lambda s: s.add_reply(CONVERSATION, user("x"), Usage(1, 1), DAY),
     "recent_turns": lambda s: s.recent_turns(CONVERSATION, 5),
     "forget": lambda s: s.forget(CONVERSATION),
+    "image_data": lambda s: s.image_data([1]),
+    "prune_images": lambda s: s.prune_images(CONVERSATION, 1),
     "get_persona": lambda s: s.get_persona(CHANNEL),
     "set_persona": lambda s: s.set_persona(CHANNEL, TERSE, "U1", "ada"),
     "persona_history": lambda s: s.persona_history(CHANNEL, 5),

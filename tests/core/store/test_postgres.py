@@ -18,8 +18,17 @@ from core.answers import Delivery
 from core.errors import ConfigurationError, StoreError
 from core.store import PostgresStore, open_store, redacted_url
 from core.store import postgres_migrations as migrations
-from core.store.postgres import _CONVERSATION_CLAIMS, _RECENT_TURNS
-from core.types import ChannelRef, ConversationRef, IncomingMessage, NewTurn, Persona, Usage, UsageTotals
+from core.store.postgres import _CONVERSATION_CLAIMS, _PRUNE_IMAGES, _RECENT_TURNS
+from core.types import (
+    ChannelRef,
+    ConversationRef,
+    ImageRef,
+    IncomingMessage,
+    NewTurn,
+    Persona,
+    Usage,
+    UsageTotals,
+)
 from tests.core.store.test_contract import FakeClock
 
 CONVERSATION = ConversationRef("slack", "T1", "C1", "1700000000.000100")
@@ -50,6 +59,13 @@ async def replicas(postgres_url: str, clock: FakeClock) -> AsyncIterator[tuple[P
 
 def asked(event_id: str, conversation: ConversationRef = CONVERSATION) -> IncomingMessage:
     return IncomingMessage(conversation, "U1", "ada", f"question {event_id}", event_id=event_id)
+
+
+IMAGE = ImageRef("a.png", "image/png", 8, 8, 4, "ab" * 32, 85)
+
+
+def pictured(text: str, data: bytes = b"\x89P\x00G") -> NewTurn:
+    return NewTurn("user", text, 86, images=(IMAGE,), image_data=(data,))
 
 
 async def versions(raw: asyncpg.Connection) -> list[int]:
@@ -136,6 +152,45 @@ async def test_a_version_1_database_is_upgraded_with_its_data(
         assert (await store.get_answer(("slack", "Ev1"))).message == asked("Ev1")
     assert await versions(raw) == list(range(1, migrations.SCHEMA_VERSION + 1))
     assert [row[0] for row in await raw.fetch("SELECT event_id FROM turns ORDER BY id")] == [None, "Ev1"]
+
+
+async def test_a_version_2_database_is_upgraded_with_its_turns_personas_and_answers(
+    postgres_url: str, raw: asyncpg.Connection
+) -> None:
+    await raw.execute(";".join((*migrations.MIGRATIONS[0], *migrations.MIGRATIONS[1])))
+    await raw.execute(_VERSION_TABLE_V1)
+    await raw.execute("INSERT INTO schema_version (version) VALUES (1), (2)")
+    conversation_id = await raw.fetchval(
+        "INSERT INTO conversations (platform, workspace, channel, thread, created_at)"
+        " VALUES ($1, $2, $3, $4, '2024-05-01T00:00:00Z') RETURNING id", *_key(CONVERSATION))
+    await raw.execute(
+        "INSERT INTO turns (conversation_id, role, content, tokens, author_id, author_name,"
+        " created_at, event_id) VALUES ($1, 'user', 'from v2', 3, 'U1', 'ada',"
+        " '2024-05-01T00:00:00Z', 'Ev1')", conversation_id)
+    await raw.execute(
+        "INSERT INTO personas VALUES ($1, $2, $3, 'Be kind.', 'kind', '', NULL, 0.5, NULL,"
+        " '2024-05-01T00:00:00Z')", *_key(CONVERSATION)[:3])
+    await raw.execute(
+        "INSERT INTO answers (platform, event_id, workspace, channel, thread, user_id,"
+        " user_name, text, is_dm, is_admin, route, state, owner, lease_until, attempts,"
+        " delivery, created_at, updated_at) VALUES ('slack', 'Ev1', $1, $2, $3, 'U1', 'ada',"
+        " 'question Ev1', false, false, $4, 'answering', 'A', '2024-05-01T00:00:30Z', 1, $5,"
+        " '2024-05-01T00:00:00Z', '2024-05-01T00:00:00Z')",
+        *_key(CONVERSATION)[1:], '{"channel":"C1"}', Delivery().to_json())
+
+    async with PostgresStore(postgres_url) as store:
+        (question,) = await store.recent_turns(CONVERSATION, 10)
+        assert (question.content, question.images) == ("from v2", ())
+        assert await store.answer_turns(CONVERSATION, "Ev1") == (question, None)
+        assert await store.get_persona(CHANNEL) == Persona("Be kind.", "kind", temperature=0.5)
+        taken = await store.take_answer(("slack", "Ev1"), "B", LEASE)  # its lease ran out in 2024
+        assert taken is not None and taken.message == asked("Ev1")
+        # What the new step adds works on the upgraded database, forgetting images too.
+        shown = await store.add_turn(CONVERSATION, pictured("look"))
+        assert await store.image_data([question.id, shown.id]) == {(shown.id, 0): b"\x89P\x00G"}
+        assert await store.forget(CONVERSATION) == 2
+        assert await store.image_data([shown.id]) == {}
+    assert await versions(raw) == list(range(1, migrations.SCHEMA_VERSION + 1))
 
 
 async def test_a_database_from_a_newer_chatwright_is_refused(
@@ -465,6 +520,19 @@ async def test_add_reply_is_all_or_nothing(postgres_url: str, raw: asyncpg.Conne
         assert await store.recent_turns(CONVERSATION, 10) == []
 
 
+async def test_a_turn_with_images_is_all_or_nothing(
+    postgres_url: str, raw: asyncpg.Connection
+) -> None:
+    async with PostgresStore(postgres_url) as store:
+        await _refuse_inserts(raw, "turn_images", "images refused")
+
+        with pytest.raises(StoreError, match="images refused"):
+            await store.add_turn(CONVERSATION, pictured("look"))
+
+        assert await store.recent_turns(CONVERSATION, 10) == []
+        assert (await store.add_turn(CONVERSATION, NewTurn("user", "plain", 1))).images == ()
+
+
 async def test_set_persona_is_all_or_nothing(postgres_url: str, raw: asyncpg.Connection) -> None:
     async with PostgresStore(postgres_url) as store:
         await store.set_persona(CHANNEL, Persona("Be kind."), "U1", "ada")
@@ -499,6 +567,38 @@ async def test_recent_turns_reads_a_range_of_its_index(
 
         assert "Index Scan Backward using turns_by_conversation" in plan, plan
         assert "Seq Scan on turns" not in plan and "Sort" not in plan, plan
+
+
+@pytest.mark.parametrize("plans", ["force_custom_plan", "force_generic_plan"])
+async def test_prune_images_reads_ranges_of_its_indexes(
+    postgres_url: str, raw: asyncpg.Connection, plans: str
+) -> None:
+    # A long history with images in many conversations: pruning one reads only its images
+    # and its newest turns.
+    async with PostgresStore(postgres_url) as store:
+        for n in range(3):
+            await store.add_turn(CONVERSATION, pictured(str(n)))
+            await store.add_turn(ConversationRef("slack", "T1", "C1", f"other-{n}"), pictured("x"))
+        long_id = (await store.add_turn(CONVERSATION, NewTurn("user", "x", 1))).id
+    await raw.execute(
+        "INSERT INTO turns (conversation_id, role, content, tokens, author_id, author_name,"
+        " created_at) SELECT conversation_id, 'user', 'seed', 1, '', '', now()"
+        " FROM turns, generate_series(1, 20000) WHERE id = $1", long_id)
+    await raw.execute(
+        "INSERT INTO turn_images SELECT -n, 0, -n, 'x' FROM generate_series(1, 20000) AS n")
+    await raw.execute("ANALYZE")
+    await raw.execute(f"SET plan_cache_mode = {plans}")
+
+    plan = "\n".join(row[0] for row in await raw.fetch(
+        "EXPLAIN " + _PRUNE_IMAGES, *_key(CONVERSATION), 2))
+
+    assert "turn_images_by_conversation on turn_images" in plan, plan
+    assert "Index Scan Backward using turns_by_conversation" in plan, plan
+    # Each image's turn by its key, never a walk of every turn.
+    assert "Index Scan using turns_pkey on turns" in plan and "Join" not in plan, plan
+    for table in ("turns", "turn_images"):
+        assert f"Seq Scan on {table}" not in plan, plan
+    assert "Sort" not in plan, plan
 
 
 # -- the pool --------------------------------------------------------------------------

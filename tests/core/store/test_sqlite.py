@@ -15,16 +15,27 @@ import pytest
 
 from core.answers import Delivery
 from core.errors import StoreError
-from core.store import SQLiteStore, migrations
+from core.store import CachedStore, SQLiteStore, migrations
 from core.store.sqlite import (
     _ANSWER_TURNS,
+    _IMAGE_DATA,
     _PRUNE_ANSWERS,
+    _PRUNE_IMAGES,
     _RECENT_TURNS,
     _SET_LEASES,
     _TAKE_EXPIRED_ANSWERS,
     _finish_answers_sql,
 )
-from core.types import ConversationRef, IncomingMessage, NewTurn, Persona, Usage
+from core.types import (
+    ChannelRef,
+    ConversationRef,
+    FileRef,
+    ImageRef,
+    IncomingMessage,
+    NewTurn,
+    Persona,
+    Usage,
+)
 from tests.core.store.conftest import RawConnect, count_trips
 
 CONVERSATION = ConversationRef("slack", "T1", "C1", "1700000000.000100")
@@ -34,6 +45,13 @@ DAY = date(2024, 5, 1)
 
 def turns(count: int, prefix: str = "") -> list[NewTurn]:
     return [NewTurn("user", f"{prefix}{i}", 1) for i in range(count)]
+
+
+IMAGE = ImageRef("a.png", "image/png", 8, 8, 4, "ab" * 32, 85)
+
+
+def pictured(text: str, data: bytes = b"\x89P\x00G") -> NewTurn:
+    return NewTurn("user", text, 86, images=(IMAGE,), image_data=(data,))
 
 
 # -- durability ------------------------------------------------------------------------
@@ -224,8 +242,47 @@ async def test_a_version_2_database_is_upgraded_and_answers_its_messages(
         assert [t.content for t in await store.recent_turns(CONVERSATION, 10)] == ["from v2", "from v3"]
         assert await store.answer_turns(CONVERSATION, "Ev1") == (question, None)
         assert (await store.get_answer(("slack", "Ev1"))).message == asked
-    assert raw().execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION == 3
+    assert raw().execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION
     assert raw().execute("SELECT event_id FROM turns ORDER BY id").fetchall() == [(None,), ("Ev1",)]
+
+
+async def test_a_version_3_database_is_upgraded_with_its_turns_personas_and_answers(
+    db_path: Path, raw: RawConnect
+) -> None:
+    db_path.parent.mkdir(parents=True)
+    old = raw()
+    for statement in (*migrations.MIGRATIONS[0], *migrations.MIGRATIONS[1],
+                      *migrations.MIGRATIONS[2]):
+        old.execute(statement)
+    old.execute("PRAGMA user_version = 3")
+    then = "2024-05-01T00:00:00.000000+00:00"
+    old.execute("INSERT INTO conversations VALUES (1, ?, ?, ?, ?, ?)", (*_key(CONVERSATION), then))
+    old.execute("INSERT INTO turns (conversation_id, role, content, tokens, author_id,"
+                " author_name, created_at, event_id) VALUES (1, 'user', 'from v3', 3, 'U1',"
+                " 'ada', ?, 'Ev1')", (then,))
+    old.execute("INSERT INTO personas VALUES (?, ?, ?, 'Be kind.', 'kind', '', NULL, 0.5, NULL, ?)",
+                (*_key(CONVERSATION)[:3], then))
+    old.execute("INSERT INTO answers VALUES ('slack', 'Ev1', 'T1', 'C1', ?, 'U1', 'ada',"
+                " 'from v3', 0, 0, '{\"channel\":\"C1\"}', 'answering', 'A', ?, 1, ?, ?, ?)",
+                (CONVERSATION.thread, then, Delivery().to_json(), then, then))
+
+    async with SQLiteStore(db_path) as store:
+        (question,) = await store.recent_turns(CONVERSATION, 10)
+        assert (question.content, question.images) == ("from v3", ())
+        assert await store.answer_turns(CONVERSATION, "Ev1") == (question, None)
+        kind = Persona("Be kind.", "kind", temperature=0.5)
+        assert await store.get_persona(CHANNEL) == kind
+        assert await store.all_personas(10) == {CHANNEL: kind}
+        taken = await store.take_answer(("slack", "Ev1"), "B", 30)  # its lease ran out in 2024
+        assert taken is not None
+        assert taken.message == IncomingMessage(
+            CONVERSATION, "U1", "ada", "from v3", event_id="Ev1")
+        # What the new step adds works on the upgraded file, forgetting images too.
+        shown = await store.add_turn(CONVERSATION, pictured("look"))
+        assert await store.image_data([question.id, shown.id]) == {(shown.id, 0): b"\x89P\x00G"}
+        assert await store.forget(CONVERSATION) == 2
+        assert await store.image_data([shown.id]) == {}
+    assert raw().execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION
 
 
 async def test_a_database_from_a_newer_chatwright_is_refused(
@@ -294,7 +351,63 @@ def _vm_steps(connection: sqlite3.Connection, params: tuple[object, ...]) -> int
     return steps[0]
 
 
+async def test_finding_and_pruning_images_reads_only_their_indexes(
+    store: SQLiteStore, raw: RawConnect
+) -> None:
+    found = _plan(raw(), _IMAGE_DATA, ("[1, 2]",))
+    pruned = _plan(raw(), _PRUNE_IMAGES, (*_key(CONVERSATION), 2))
+
+    assert "SEARCH turn_images USING INDEX sqlite_autoindex_turn_images_1 (turn_id=?)" in found
+    assert ("SEARCH turn_images USING COVERING INDEX turn_images_by_conversation"
+            " (conversation_id=? AND turn_id<?)") in pruned
+    assert "SEARCH turns USING INDEX turns_by_conversation (conversation_id=?)" in pruned
+    for plan in (found, pruned):
+        assert "SCAN turn" not in plan and "TEMP B-TREE" not in plan, plan
+
+
+async def test_pruning_images_costs_the_same_however_long_the_history(
+    store: SQLiteStore, raw: RawConnect
+) -> None:
+    short, long = ConversationRef("slack", "T1", "C1", "short"), CONVERSATION
+    await store.seed_turns(short, turns(40))
+    await store.seed_turns(long, turns(20_000))
+    for conversation in (short, long):
+        for n in range(3):
+            await store.add_turn(conversation, pictured(str(n)))
+
+    def steps(conversation: ConversationRef) -> int:
+        connection, count = raw(), [0]
+
+        def step() -> int:
+            count[0] += 1
+            return 0
+
+        connection.execute("BEGIN")
+        connection.set_progress_handler(step, 1)
+        assert connection.execute(_PRUNE_IMAGES, (*_key(conversation), 1)).rowcount == 2
+        connection.set_progress_handler(None, 1)
+        connection.execute("ROLLBACK")
+        return count[0]
+
+    assert abs(steps(short) - steps(long)) <= 2, (steps(short), steps(long))
+
+
 # -- atomicity and races ---------------------------------------------------------------
+
+
+async def test_a_turn_with_images_is_all_or_nothing(store: SQLiteStore, raw: RawConnect) -> None:
+    raw().execute(
+        "CREATE TRIGGER fail_images BEFORE INSERT ON turn_images "
+        "BEGIN SELECT RAISE(ABORT, 'images refused'); END"
+    )
+
+    with pytest.raises(StoreError, match="images refused"):
+        await store.add_turn(CONVERSATION, pictured("look"))
+
+    assert await store.recent_turns(CONVERSATION, 10) == []
+    # The connection is usable again: the transaction was rolled back, not left open.
+    assert (await store.add_turn(CONVERSATION, NewTurn("user", "plain", 1))).images == ()
+    assert [t.content for t in await store.recent_turns(CONVERSATION, 10)] == ["plain"]
 
 
 async def test_add_reply_is_all_or_nothing(store: SQLiteStore, raw: RawConnect) -> None:
@@ -390,6 +503,8 @@ async def test_every_read_is_one_trip_and_every_write_one_statement(
         "add_reply": lambda: store.add_reply(
             CONVERSATION, NewTurn("assistant", "y", 1), Usage(1, 1), DAY),
         "claim_event": lambda: store.claim_event("slack", "Ev1"),
+        "image_data": lambda: store.image_data([1, 2, 3]),
+        "prune_images": lambda: store.prune_images(CONVERSATION, 1),
         "forget": lambda: store.forget(CONVERSATION),
     }
 
@@ -515,6 +630,41 @@ async def test_turns_without_an_event_store_null(store: SQLiteStore, raw: RawCon
     rows = raw().execute("SELECT content, event_id FROM turns ORDER BY id").fetchall()
 
     assert rows == [("plain", None), ("linked", "Ev1"), ("seeded", "Ev2")]
+
+
+async def test_what_has_no_images_or_files_stores_null(
+    store: SQLiteStore, raw: RawConnect
+) -> None:
+    await store.add_turn(CONVERSATION, NewTurn("user", "plain", 1))
+    await store.add_reply(CONVERSATION, NewTurn("assistant", "reply", 1), Usage(1, 1), DAY)
+    await store.add_turn(CONVERSATION, pictured("look"))
+    await store.claim_answer(_asked("Ev1"), {}, "A", 30)
+    files = (FileRef("a.txt", "text/plain", 3, "https://files.example/a.txt"),)
+    await store.claim_answer(IncomingMessage(CONVERSATION, "U1", "ada", "q", event_id="Ev2",
+                                             files=files), {}, "A", 30)
+    await store.set_persona(CHANNEL, Persona("default"), "U1", "ada")
+
+    connection = raw()
+    images = connection.execute("SELECT content, images FROM turns ORDER BY id").fetchall()
+    assert [(content, json is None) for content, json in images] == [
+        ("plain", True), ("reply", True), ("look", False)]
+    assert connection.execute("SELECT count(*) FROM turn_images").fetchone() == (1,)
+    assert [files is None for (files,) in connection.execute(
+        "SELECT files FROM answers ORDER BY event_id")] == [True, False]
+    assert connection.execute("SELECT vision FROM personas").fetchall() == [(None,)]
+
+
+async def test_a_personas_vision_is_read_back_after_a_restart(db_path: Path) -> None:
+    seeing, blind = ChannelRef("slack", "T1", "C1"), ChannelRef("slack", "T1", "C2")
+    async with SQLiteStore(db_path) as store:
+        await store.set_persona(seeing, Persona("Look.", vision=True), "U1", "ada")
+        await store.set_persona(blind, Persona("Listen.", vision=False), "U1", "ada")
+
+    # The cached store reads every persona at open (``all_personas``); the plain one each.
+    async with CachedStore(SQLiteStore(db_path)) as cached, SQLiteStore(db_path) as plain:
+        for store in (cached, plain):
+            assert await store.get_persona(seeing) == Persona("Look.", vision=True)
+            assert await store.get_persona(blind) == Persona("Listen.", vision=False)
 
 
 async def test_each_answer_call_is_one_trip(store: SQLiteStore, trips: list[object]) -> None:

@@ -153,7 +153,7 @@ async def test_personas_are_all_read_at_open(db_path: Path, raw: RawConnect) -> 
         # Were the file read now, these rows would be seen: the answers are what open read.
         raw().execute("UPDATE personas SET system_prompt = 'changed behind its back'")
         raw().execute("INSERT INTO personas SELECT platform, workspace, 'C2', system_prompt, name, "
-                      "description, model, temperature, max_tokens, updated_at FROM personas")
+                      "description, model, temperature, max_tokens, updated_at, vision FROM personas")
         assert await store.get_persona(CHANNEL) == Persona("Be brief.", name="brief", temperature=0.2)
         assert await store.get_persona(other) is None
 
@@ -166,7 +166,7 @@ async def test_past_the_cache_size_personas_are_read_when_needed(
         for name in ("C1", "C2", "C3"):
             await first.set_persona(ChannelRef("slack", "T1", name), Persona(f"In {name}."), "U1", "ada")
     raw().execute("INSERT INTO personas SELECT platform, workspace, 'C4', system_prompt, name, "
-                  "description, model, temperature, max_tokens, updated_at FROM personas WHERE channel = 'C1'")
+                  "description, model, temperature, max_tokens, updated_at, vision FROM personas WHERE channel = 'C1'")
 
     async with cached_store(db_path) as store:
         # Three did not fit: none was held, so each is read (C4 was written by another hand).
