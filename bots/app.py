@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import asyncio
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 import httpx
@@ -16,6 +17,8 @@ from core.ledger import LeasePolicy
 from core.model.openai import OpenAIChatModel
 from core.model.retry import RetryPolicy
 from core.personas import load_presets
+from core.plugins.loading import load_plugins
+from core.tools.policy import ToolLimits
 from core.store import open_store
 from core.types import Persona
 
@@ -71,6 +74,13 @@ def engine_config(settings: Settings) -> EngineConfig:
             store_images=settings.store_images,
             image_memory_turns=settings.image_memory_turns,
         ),
+        tools=ToolLimits(
+            default=settings.tools_enabled,
+            max_steps=settings.tool_max_steps,
+            call_timeout=settings.tool_timeout_seconds,
+            total_timeout=settings.tool_total_seconds,
+            max_output_chars=settings.tool_output_max_chars,
+        ),
     )
 
 
@@ -90,9 +100,34 @@ async def running_engine(settings: Settings, *, single_writer: bool = True) -> A
         # The chat API's bytes go through aiohttp: httpx's pool is slow under many answers at once.
         async with httpx.AsyncClient(transport=AiohttpTransport()) as client, build_model(settings, client) as model:
             engine = Engine(store=store, model=model, config=engine_config(settings), presets=presets)
-            try:
-                yield engine
-            finally:
-                await engine.ledger.aclose()
+            # Before any adapter is built: they read the command table once, at start.
+            load_plugins(settings.plugins, engine.tools, engine.commands.table)
+            async with _mcp_servers(settings, engine):
+                try:
+                    yield engine
+                finally:
+                    await engine.ledger.aclose()
     finally:
         await store.aclose()
+
+
+# How long the start waits for MCP servers to come up, so that the first questions see
+# their tools; a slower server joins when it is ready (and is retried if it fails).
+_MCP_START_WAIT = 10.0
+
+
+@asynccontextmanager
+async def _mcp_servers(settings: Settings, engine: Engine) -> AsyncIterator[None]:
+    """The MCP servers of ``MCP_CONFIG``, their tools in ``engine.tools``, while inside."""
+    if settings.mcp_config is None:
+        yield
+        return
+    # Imported only when configured: the SDK takes half a second and ~40,000 objects.
+    from core.tools.mcp import McpServers, ServerTimings, load_config
+
+    servers = McpServers(load_config(settings.mcp_config), engine.tools,
+                         ServerTimings(call_seconds=settings.tool_timeout_seconds))
+    async with servers:
+        with suppress(TimeoutError):
+            await asyncio.wait_for(servers.wait_until(servers.settled), _MCP_START_WAIT)
+        yield

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from bots.app import build_model, persona_directories
 from bots.settings import Settings
@@ -13,7 +15,10 @@ from core.store import PostgresStore, open_store, redacted_url
 from core.store.postgres_migrations import SCHEMA_VERSION
 from core.tokens import EstimatingCounter, default_counter
 
-__all__ = ["Check", "run_checks"]
+if TYPE_CHECKING:
+    from core.tools.mcp import ServerStatus
+
+__all__ = ["Check", "mcp_checks", "run_checks"]
 
 Status = Literal["ok", "warn", "fail", "skip"]
 
@@ -33,6 +38,7 @@ async def run_checks(settings: Settings) -> list[Check]:
         _personas(settings),
         _slack(settings),
         _discord(settings),
+        *await mcp_checks(settings.mcp_config),
     ]
 
 
@@ -111,3 +117,40 @@ def _discord(settings: Settings) -> Check:
         return Check("discord", "skip", "not configured (DISCORD_TOKEN unset)")
     shards = f", {settings.discord_shard_count} shards" if settings.discord_shard_count else ""
     return Check("discord", "ok", f"token set{shards}")
+
+
+# Long enough for `npx -y` to fetch a server; a person is waiting, so not the bot's retries.
+_MCP_START_SECONDS = 30.0
+
+
+async def mcp_checks(config: Path | None) -> list[Check]:
+    """Start each server of MCP_CONFIG once, as the bot would, and list its tools."""
+    if config is None:
+        return [Check("mcp servers", "skip", "not configured (MCP_CONFIG unset)")]
+    # Imported here: the SDK takes half a second to import, and most bots use no MCP.
+    from core.tools.mcp import McpServers, ServerTimings, load_config
+    from core.tools.registry import ToolRegistry
+
+    try:
+        servers = load_config(config)
+    except ChatwrightError as exc:
+        return [Check("mcp servers", "fail", str(exc))]
+    if not servers:
+        return [Check("mcp servers", "skip", f"MCP_CONFIG {config} names no enabled server")]
+    async with McpServers(servers, ToolRegistry(), ServerTimings(start_seconds=_MCP_START_SECONDS)) as running:
+        try:
+            await asyncio.wait_for(running.wait_until(running.settled), _MCP_START_SECONDS + 5)
+        except TimeoutError:
+            pass  # those still starting are reported as such
+        statuses = running.statuses()
+    return [_mcp_server(status) for status in statuses]
+
+
+def _mcp_server(status: ServerStatus) -> Check:
+    name = f"mcp server {status.name}"
+    if status.state == "starting":
+        return Check(name, "fail", f"did not start ({status.where}): no answer within {_MCP_START_SECONDS:g} s")
+    if status.state != "up":
+        return Check(name, "fail", f"did not start ({status.where}): {status.error or 'it stopped'}")
+    tools = f": {', '.join(status.tools)}" if status.tools else ""
+    return Check(name, "ok", f"started ({status.where}); {len(status.tools)} tools{tools}")

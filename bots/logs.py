@@ -17,7 +17,8 @@ __all__ = ["RedactSecrets", "configure_logging"]
 
 # Libraries that log every request at INFO: a line per answer is noise in an operator's
 # log (and CPU in a burst). They speak again at DEBUG.
-_PER_REQUEST_LOGGERS = ("httpx",)
+# The MCP SDK's HTTP client logs each session and reconnection at INFO.
+_PER_REQUEST_LOGGERS = ("httpx", "mcp.client.streamable_http")
 # Loggers that put a whole request body in a line above DEBUG: Bolt logs the body of
 # every request with a bad signature at INFO, and anyone can send those (2 KB of log
 # per 40-byte request). Their lines are shown only at DEBUG. A filter, not a level:

@@ -67,6 +67,22 @@ class Settings(BaseSettings):
     # Questions after an image's own that still see it.
     image_memory_turns: int = Field(3, ge=0, le=100)
 
+    # -- tools, plugins, MCP servers (see README: "Tools") -------------------------------
+    # Tools enabled where a channel's admins and its persona chose none: names as
+    # ``/tools list`` shows them, comma-separated, or "all". None by default, so that an
+    # upgrade never gives the model new powers silently.
+    tools_enabled: Annotated[frozenset[str], NoDecode] = frozenset()
+    tool_max_steps: int = Field(8, ge=1, le=50)
+    tool_timeout_seconds: float = Field(30.0, gt=0)
+    tool_total_seconds: float = Field(120.0, gt=0)
+    tool_output_max_chars: int = Field(16_000, ge=100)
+    # Plugin modules to load (besides the ``chatwright.plugins`` entry points).
+    plugins: Annotated[tuple[str, ...], NoDecode] = ()
+    # A JSON file of MCP servers ({"mcpServers": {...}}, as other MCP clients use).
+    mcp_config: Path | None = None
+    # Let fetch_url (the example plugin) reach private, loopback and link-local addresses.
+    fetch_allow_private: bool = False
+
     # -- storage --------------------------------------------------------------------------
     database_url: str = "sqlite:///data/chatwright.db"
     # Connections one process may hold at once on PostgreSQL (SQLite uses one).
@@ -111,6 +127,20 @@ class Settings(BaseSettings):
             return frozenset(part.strip() for part in value.split(",") if part.strip())
         return value
 
+    @field_validator("tools_enabled", mode="before")
+    @classmethod
+    def _split_tools(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("plugins", mode="before")
+    @classmethod
+    def _split_plugins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
     @field_validator("discord_shard_ids", mode="before")
     @classmethod
     def _split_shard_ids(cls, value: object) -> object:
@@ -146,7 +176,20 @@ class Settings(BaseSettings):
         values = [s.get_secret_value() for s in secrets if s is not None]
         # The database password lives inside DATABASE_URL; a driver may echo it.
         password = _url_password(self.database_url)
-        return values + [password] if password else values
+        if password:
+            values.append(password)
+        return values + self._mcp_secrets()
+
+    def _mcp_secrets(self) -> list[str]:
+        """The MCP servers' env values, headers and URL secrets (see core/tools/mcp)."""
+        if self.mcp_config is None:
+            return []
+        from core.tools.mcp import load_config, secret_values  # the SDK only when used
+
+        try:
+            return list(secret_values(load_config(self.mcp_config)))
+        except ConfigurationError:  # said in one line when the bot starts
+            return []
 
     @property
     def vision(self) -> bool:

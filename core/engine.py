@@ -18,6 +18,12 @@ An answer taken over after a restart (``engine.ledger.take``) is written with
 ``engine.reply(record.message, resumed=True)``: its question is already stored and is
 not stored again; a reply that was stored but never delivered is given back as it is.
 
+Where tools are enabled (``core/tools/policy.py``), the model may ask for them: the
+calls run (``core/tools/runner.py``), their results go back to the model, and it is
+asked again, a bounded number of times (``ToolLimits``). Meanwhile ``ReplyStream.status``
+says what is going on ("Running time…"), and the stream yields "" whenever it changes
+and every ``STATUS_WAKE`` seconds while tools run, so that a reader can show it.
+
 Errors are ``core.errors`` types; ``core.errors.user_message(exc)`` is what to show.
 """
 
@@ -28,14 +34,14 @@ import logging
 import time
 from operator import attrgetter
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from types import TracebackType
 
 from core import metrics
 from core.attachments import AttachmentLimits, FileSource, IncomingFile, fetch_and_prepare
 from core.commands import Commands
-from core.context import fit_newest, message_tokens
+from core.context import fit_newest, message_tokens, whole_tool_steps
 from core.errors import (
     AttachmentRefused,
     ChatwrightError,
@@ -51,6 +57,9 @@ from core.questions import ImageBytes, Question, history_message
 from core.serial import KeyedLocks
 from core.store.protocol import Store
 from core.tokens import TokenCounter, default_counter
+from core.tools.policy import ToolLimits, enabled_tools
+from core.tools.registry import ToolRegistry
+from core.tools.runner import run_calls
 from core.types import (
     ChannelRef,
     ChatMessage,
@@ -62,11 +71,15 @@ from core.types import (
     IncomingMessage,
     NewTurn,
     Persona,
+    ToolCall,
     Turn,
     Usage,
 )
 
-__all__ = ["IMAGES_REFUSED", "FilePolicy", "EngineConfig", "Engine", "ReplyStream"]
+__all__ = [
+    "IMAGES_REFUSED", "STATUS_WAKE", "THINKING", "TOOLS_EXHAUSTED", "FilePolicy", "EngineConfig",
+    "Engine", "ReplyStream",
+]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +99,16 @@ _FILES_SHARE = 0.75
 # Characters per token assumed when turning that share into characters: low (code and
 # logs run near 3), so that a file's text rarely costs more than its share.
 _CHARS_PER_TOKEN = 3
+# While tools run, the stream wakes its reader this often (yields ""), so that a status
+# held back by a platform's edit throttle is shown once the throttle allows.
+STATUS_WAKE = 0.5
+# The status between a tool step and the model's next words.
+THINKING = "Thinking…"
+# The answer when the model still asked for tools after its last step, writing nothing.
+TOOLS_EXHAUSTED = (
+    "I used the tools as often as one answer may and have no answer yet. "
+    "Please ask again, perhaps with a narrower question."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +137,7 @@ class EngineConfig:
     channel_daily_token_budget: int = 0
     leases: LeasePolicy = LeasePolicy()
     files: FilePolicy = FilePolicy()
+    tools: ToolLimits = ToolLimits()
 
 
 def _utc_today() -> date:
@@ -131,10 +155,13 @@ class Engine:
         counter: TokenCounter | None = None,
         today: Callable[[], date] = _utc_today,
         clock: Callable[[], float] = time.monotonic,
+        tools: ToolRegistry | None = None,
     ) -> None:
         self.store = store
         self.model = model
         self.config = config
+        # Every tool the bot has; which a channel may use is ``core/tools/policy.py``'s.
+        self.tools = tools if tools is not None else ToolRegistry()
         self.presets = dict(presets or {})
         self.counter = counter or default_counter()
         self._today = today
@@ -142,7 +169,8 @@ class Engine:
         self._rate = SlidingWindowLimiter(config.user_messages_per_minute, 60.0, clock)
         self.ledger = AnswerLedger(store, config.leases)
         self.commands = Commands(
-            store, self.presets, self.persona_for, self._forget, today, config.max_persona_chars
+            store, self.presets, self.persona_for, self._forget, today, config.max_persona_chars,
+            tools=self.tools, tool_limits=config.tools,
         )
 
     async def claim_event(self, platform: str, event_id: str) -> bool:
@@ -239,7 +267,10 @@ class Engine:
                     message.conversation, question.new_turn(message, question.tokens(self.counter)))
             else:
                 question = Question.stored(stored, await self._image_bytes([stored]))
-            # The context is what it was when the question came: the turns before it.
+            # The context is what it was when the question came: the turns before it. Tool
+            # steps stored for this event before the restart come after the question, so
+            # they are not in it: the tool loop runs again from the start. (They stay in
+            # the conversation, whole or left out by ``whole_tool_steps``.)
             persona, chat, old_images = await self._context(message, question, stored.tokens, stored.id)
             done = asyncio.get_running_loop().create_future()
             done.set_result(stored)
@@ -282,26 +313,147 @@ class Engine:
         self, message: IncomingMessage, sink: ReplyStream, persona: Persona,
         chat: list[ChatMessage], question: asyncio.Future[Turn],
     ) -> AsyncIterator[str]:
-        """The model's answer, passed on once ``question`` is stored; stored as the reply."""
-        started = time.perf_counter()
-        async for item in self._model_stream(chat, self._params(persona), sink):
-            await question  # at once after the first time
-            if isinstance(item, Usage):
-                sink.usage = item
-            elif item:
-                sink.parts.append(item)
-                yield item
-        metrics.MODEL_LATENCY.observe(time.perf_counter() - started)
+        """The model's answer, passed on once ``question`` is stored; stored as the reply.
+        Where tools are enabled, the model's tool steps come first (``_tool_steps``)."""
+        params = self._params(persona)
+        steps: list[_Step] = []
+        enabled = await self._enabled_tools(message.conversation.channel_ref, persona)
+        if enabled:
+            answer = self._tool_steps(message, sink, params, chat, question, enabled, steps)
+        else:
+            answer = self._step(chat, params, sink, question, steps)
+        async for delta in answer:
+            yield delta
         sink.written = True
         await question
-        await self._store_reply(message, sink, chat)
+        await self._store_reply(message, sink, steps)
+
+    async def _enabled_tools(self, channel: ChannelRef, persona: Persona) -> frozenset[str]:
+        if not self.tools.names():
+            return frozenset()  # most bots: no store read for it
+        return await enabled_tools(self.store, self.tools, channel, persona, self.config.tools)
+
+    async def _step(
+        self, chat: list[ChatMessage], params: ChatParams, sink: ReplyStream,
+        question: asyncio.Future[Turn], steps: list[_Step],
+    ) -> AsyncIterator[str]:
+        """One model call: its text passed on (once ``question`` is stored), its tool
+        calls and usage kept in a new ``_Step`` appended to ``steps``."""
+        step = _Step()
+        steps.append(step)
+        started = time.perf_counter()
+        async for item in self._model_stream(chat, params, sink):
+            await question  # at once after the first time
+            if isinstance(item, str):
+                if not item:
+                    continue
+                if sink.status:
+                    sink.status = ""
+                step.parts.append(item)
+                if len(step.parts) == 1 and len(steps) > 1:
+                    item = _apart(steps, sink, item)
+                sink.parts.append(item)
+                yield item
+            elif isinstance(item, Usage):
+                step.usage = item
+            elif isinstance(item, ToolCall):
+                step.calls.append(item)
+            else:  # the notice that the images were refused: the answer's preface
+                sink.preface += item.text
+                sink.parts.append(item.text)
+                yield item.text
+        metrics.MODEL_LATENCY.observe(time.perf_counter() - started)
+        if step.usage is None:  # local servers may send none; then we count ourselves
+            written = self.counter.count(step.text + "".join(c.name + c.arguments for c in step.calls))
+            step.usage = Usage(_prompt_estimate(chat, self.counter), written)
+
+    async def _tool_steps(
+        self, message: IncomingMessage, sink: ReplyStream, params: ChatParams,
+        chat: list[ChatMessage], question: asyncio.Future[Turn], enabled: frozenset[str],
+        steps: list[_Step],
+    ) -> AsyncIterator[str]:
+        """Ask with the enabled tools; while the model asks for some, run them and ask
+        again with their results. At most ``max_steps`` steps may call tools, and none
+        after ``total_timeout``: the step after those is asked without tools, so that the
+        model answers in words. Every step is in ``steps``; the last one is the reply.
+
+        Text the model writes beside its calls is shown as part of the answer (it often
+        says what it is about to look up) and stored with the calls; the reply stored is
+        the last step's text.
+        """
+        limits = self.config.tools
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limits.total_timeout
+        with_tools = replace(params, tools=self.tools.specs(enabled))
+        chat = list(chat)  # the steps are added to this answer's copy
+        for number in range(limits.max_steps + 1):
+            last = number == limits.max_steps or loop.time() >= deadline
+            async for delta in self._step(chat, params if last else with_tools, sink, question, steps):
+                yield delta
+            step = steps[-1]
+            if last or not step.calls:
+                break
+            calls = _with_ids(step.calls, number)
+            sink.status = _running(calls, self.tools)
+            yield ""  # the status changed
+            results: list[str] = []
+            async for wake in self._run_tools(calls, enabled, deadline, results):
+                yield wake
+            await question
+            await self._store_step(message, step, calls, results)
+            chat.append(ChatMessage("assistant", step.text, (), calls))
+            chat.extend(ChatMessage("tool", result, (), (), call.id) for call, result in zip(calls, results))
+            sink.status = THINKING
+            yield ""
+        step = steps[-1]
+        if step.calls:
+            log.warning("the model asked for tools after its last tool step (%d steps); not run", len(steps))
+            if not step.text.strip():
+                step.parts.append(TOOLS_EXHAUSTED)
+                notice = _apart(steps, sink, TOOLS_EXHAUSTED)
+                sink.parts.append(notice)
+                yield notice
+        sink.status = ""
+
+    async def _run_tools(
+        self, calls: tuple[ToolCall, ...], enabled: frozenset[str], deadline: float, results: list[str]
+    ) -> AsyncIterator[str]:
+        """Run one step's calls, their results into ``results``; yields "" every
+        ``STATUS_WAKE`` seconds meanwhile (see the module docstring)."""
+        running = asyncio.ensure_future(run_calls(calls, self.tools, enabled, self.config.tools, deadline))
+        try:
+            while not running.done():
+                await asyncio.wait((running,), timeout=STATUS_WAKE)
+                if not running.done():
+                    yield ""
+        finally:
+            if not running.done():  # the answer was cancelled or closed: so are its tools
+                running.cancel()
+                await asyncio.gather(running, return_exceptions=True)
+        results.extend(running.result())
+
+    async def _store_step(
+        self, message: IncomingMessage, step: _Step, calls: tuple[ToolCall, ...], results: list[str]
+    ) -> None:
+        """Store a tool step: the model's calls (with any text it wrote), then each
+        result. In this order and whole, or the history leaves the step out."""
+        conversation, event = message.conversation, message.event_id
+        assert step.usage is not None
+        await self.store.add_turn(
+            conversation, NewTurn("assistant", step.text, step.usage.completion_tokens, event_id=event,
+                                  tool_calls=calls))
+        for call, result in zip(calls, results):
+            await self.store.add_turn(
+                conversation, NewTurn("tool", result, self.counter.count(result), event_id=event,
+                                      tool_call_id=call.id))
 
     async def _model_stream(
         self, chat: list[ChatMessage], params: ChatParams, sink: ReplyStream
-    ) -> AsyncIterator[StreamItem]:
+    ) -> AsyncIterator[StreamItem | _Notice]:
         """The model's stream. If the API refuses a request with images (the model can't
         take them), it is asked again without them (their notes stay in the text), and
-        the user is told so first: a conversation is not stuck while an image is in it."""
+        the user is told so first (a ``_Notice``): a conversation is not stuck while an
+        image is in it. ``chat`` loses its images then, for the answer's later steps."""
         if not any(map(_images, chat)):
             async for item in self.model.stream(chat, params):
                 yield item
@@ -316,9 +468,9 @@ class Engine:
             if started:
                 raise
             log.warning("the chat API refused a request with images (%s); asking without them", exc)
-        sink.preface += IMAGES_REFUSED
-        yield IMAGES_REFUSED
-        async for item in self.model.stream([ChatMessage(m.role, m.content) for m in chat], params):
+        chat[:] = [replace(m, images=()) if m.images else m for m in chat]
+        yield _Notice(IMAGES_REFUSED)
+        async for item in self.model.stream(chat, params):
             yield item
 
     async def _history(
@@ -342,7 +494,8 @@ class Engine:
             if len(fitted) < len(page) or len(page) < _HISTORY_PAGE:
                 break
             before = page[0].id
-        return taken[::-1], images.expired
+        # The budget may have cut a tool step in two: the model is sent whole ones only.
+        return whole_tool_steps(taken[::-1]), images.expired
 
     async def _history_messages(self, history: list[Turn], persona: Persona) -> list[ChatMessage]:
         """The history for the model, with the images it may still see."""
@@ -381,14 +534,17 @@ class Engine:
             max_tokens=persona.max_tokens or self.config.max_reply_tokens,
         )
 
-    async def _store_reply(
-        self, message: IncomingMessage, sink: ReplyStream, chat: list[ChatMessage]
-    ) -> None:
-        text = sink.answer
-        # Local servers may send no usage; then we count ourselves.
-        usage = sink.usage or Usage(_prompt_estimate(chat, self.counter), self.counter.count(text))
+    async def _store_reply(self, message: IncomingMessage, sink: ReplyStream, steps: list[_Step]) -> None:
+        """Store the last step's text as the reply, with the usage of every step."""
+        final = steps[-1]
+        assert final.usage is not None
+        usage = final.usage
+        for step in steps[:-1]:
+            assert step.usage is not None
+            usage = Usage(usage.prompt_tokens + step.usage.prompt_tokens,
+                          usage.completion_tokens + step.usage.completion_tokens)
         sink.usage = usage
-        turn = NewTurn("assistant", text, usage.completion_tokens, event_id=message.event_id)
+        turn = NewTurn("assistant", final.text, final.usage.completion_tokens, event_id=message.event_id)
         await self.store.add_reply(message.conversation, turn, usage, self._today())
         metrics.REPLIES.labels(message.conversation.platform).inc()
         metrics.TOKENS.labels("prompt").inc(usage.prompt_tokens)
@@ -405,10 +561,14 @@ class ReplyStream:
 
     Use it as ``async with engine.reply(msg) as reply:`` so that an adapter that stops
     early (e.g. its platform failed) still releases the conversation at once.
+
+    While tools run no text comes: ``status`` says what is going on, and the deltas are
+    "" (when it changes, and every ``STATUS_WAKE`` seconds): a reader shows it beside the
+    text so far (Slack, Discord) or as a dimmed line (the console) until text comes.
     """
 
     __slots__ = ("_engine", "message", "resumed", "files", "parts", "preface", "usage",
-                 "written", "_iterator")
+                 "status", "written", "_iterator")
 
     def __init__(
         self, engine: Engine, message: IncomingMessage, resumed: bool, files: FileSource
@@ -421,6 +581,9 @@ class ReplyStream:
         # Notices about the message's files, the first part of ``text``; not the model's.
         self.preface = ""
         self.usage: Usage | None = None
+        # What the bot is doing while no text comes ("Running time…", "Thinking…"), ""
+        # when nothing or writing. Never part of ``text``: show it beside it, for now.
+        self.status = ""
         # The model has finished: ``text`` is the whole answer, though it may still be
         # being stored (the stream ends once it is).
         self.written = False
@@ -430,11 +593,6 @@ class ReplyStream:
     def text(self) -> str:
         """What to show: the preface, then the model's answer so far."""
         return "".join(self.parts)
-
-    @property
-    def answer(self) -> str:
-        """The model's answer alone: what is stored as the reply."""
-        return self.text[len(self.preface):]
 
     def __aiter__(self) -> AsyncIterator[str]:
         return self._iterator
@@ -462,6 +620,60 @@ class ReplyStream:
             metrics.ERRORS.labels(platform, type(exc).__name__).inc()
             log.exception("unexpected error replying in %s", _where(self.message))
             raise
+
+
+@dataclass(slots=True)
+class _Step:
+    """One model call of an answer: the text it wrote, the tools it asked for, its usage."""
+
+    parts: list[str] = field(default_factory=list)
+    calls: list[ToolCall] = field(default_factory=list)
+    usage: Usage | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+@dataclass(frozen=True, slots=True)
+class _Notice:
+    """Text of ours in the model's stream (``IMAGES_REFUSED``): shown, never stored."""
+
+    text: str
+
+
+def _apart(steps: list[_Step], sink: ReplyStream, first: str) -> str:
+    """The last step's first words as shown: set apart from what earlier steps wrote
+    (only shown that way; each step is stored with its own text)."""
+    if not any(step.parts for step in steps[:-1]):
+        return first
+    shown = sink.text
+    if shown.endswith("\n\n") or first.startswith("\n\n"):
+        return first
+    return ("\n" if shown.endswith("\n") else "\n\n") + first
+
+
+def _with_ids(calls: list[ToolCall], step: int) -> tuple[ToolCall, ...]:
+    """The calls with an id each, unique in the step (a tool result names its call by
+    it; some local servers send none)."""
+    seen: set[str] = set()
+    named = []
+    for index, call in enumerate(calls):
+        if not call.id or call.id in seen:
+            call = replace(call, id=f"call_{step}_{index}")
+        seen.add(call.id)
+        named.append(call)
+    return tuple(named)
+
+
+def _running(calls: tuple[ToolCall, ...], registry: ToolRegistry) -> str:
+    """"Running time…", "Running github.search_issues, fetch_url…": the tools by the names
+    people know them by."""
+    names: dict[str, None] = {}
+    for call in calls:
+        tool = registry.get(call.name)
+        names[tool.info.name if tool is not None else call.name] = None
+    return f"Running {', '.join(names)}…"
 
 
 class _ImageWindow:

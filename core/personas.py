@@ -6,7 +6,8 @@ A preset file looks like::
     description = "Short, direct answers."
     system_prompt = "You answer in as few words as will do."
     # optional: model = "gpt-4o", temperature = 0.2, max_tokens = 400,
-    # vision = false (the model can't take images; default: OPENAI_VISION)
+    # vision = false (the model can't take images; default: OPENAI_VISION),
+    # tools = ["time", "github.search_issues"] (the tools its channels may use)
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from core.types import Persona
 
 __all__ = ["load_presets", "parse_preset"]
 
-_FIELDS = {"name", "description", "system_prompt", "model", "temperature", "max_tokens", "vision"}
+_FIELDS = {"name", "description", "system_prompt", "model", "temperature", "max_tokens", "vision", "tools"}
 
 
 def parse_preset(text: str, source: str) -> Persona:
@@ -35,6 +36,11 @@ def parse_preset(text: str, source: str) -> Persona:
         raise ConfigurationError(f"persona preset {source} needs a non-empty system_prompt")
     if "vision" in data and not isinstance(data["vision"], bool):
         raise ConfigurationError(f"persona preset {source}: vision must be true or false")
+    if "tools" in data:
+        tools = data["tools"]
+        if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
+            raise ConfigurationError(f"persona preset {source}: tools must be a list of tool names")
+        data["tools"] = tuple(tools)
     data.setdefault("name", Path(source).stem)
     return Persona(**data)
 

@@ -1,9 +1,10 @@
-"""Text from the platforms made safe to store and send: no lone surrogates.
+"""Text from the platforms made safe to store and send: no lone surrogates, no NULs.
 
 JSON may escape half of a UTF-16 surrogate pair on its own (``"\\ud800"``), and Python
 decodes it into a ``str`` that cannot be encoded as UTF-8: the store, the token counter
 and the chat client then fail on it, and the question is lost. Replaced by U+FFFD, the
-rest of the text is still answered.
+rest of the text is still answered. PostgreSQL's text type cannot hold a NUL character
+(``"\u0000"`` is valid JSON too): it is replaced the same way.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ __all__ = ["scrub"]
 
 
 def scrub(text: str) -> str:
-    """``text`` with each lone surrogate replaced by U+FFFD (a split pair rejoined).
+    """``text`` with each lone surrogate and NUL replaced by U+FFFD (a split pair rejoined).
 
-    Text without any is returned as it is, the same object: the usual case costs an
-    ASCII check (constant time in CPython), or one UTF-8 encoding for other text.
+    Text without any is returned as it is, the same object: the usual case costs a
+    search for NUL and an ASCII check (constant time in CPython), or one UTF-8 encoding
+    for other text.
     """
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
     if text.isascii():
         return text
     try:

@@ -7,8 +7,9 @@ the platforms never reach this module; adapters translate them into these values
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from core.text import scrub
 
@@ -20,20 +21,26 @@ __all__ = [
     "CommandRequest",
     "CommandResult",
     "Role",
+    "TurnRole",
+    "ToolCall",
     "Turn",
     "NewTurn",
     "Persona",
     "PersonaChange",
+    "ToolsChange",
     "Usage",
     "UsageTotals",
     "ChatMessage",
     "ChatImage",
     "ChatParams",
+    "ToolSpec",
     "FileRef",
     "ImageRef",
 ]
 
-Role = Literal["system", "user", "assistant"]
+Role = Literal["system", "user", "assistant", "tool"]
+# The roles of stored turns: a question, an answer (or a step asking for tools), a tool's result.
+TurnRole = Literal["user", "assistant", "tool"]
 
 # The channel id under which a workspace-wide default persona is stored.
 WORKSPACE_DEFAULT = "*"
@@ -87,6 +94,15 @@ class IncomingMessage:
         # question would be lost; replaced, it is answered (core/text.py).
         object.__setattr__(self, "text", scrub(self.text))
         object.__setattr__(self, "user_name", scrub(self.user_name))
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One call of a tool the model asked for, as it wrote it."""
+
+    id: str  # the model's id for the call; the tool turn answering it repeats it
+    name: str
+    arguments: str  # JSON text, as the model wrote it (it may not be valid)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +166,7 @@ class CommandResult:
 class NewTurn:
     """A turn about to be stored."""
 
-    role: Literal["user", "assistant"]
+    role: TurnRole
     content: str
     tokens: int
     author_id: str = ""
@@ -163,6 +179,10 @@ class NewTurn:
     # and, in the same order, their encoded bytes.
     images: tuple[ImageRef, ...] = ()
     image_data: tuple[bytes, ...] = ()
+    # An assistant turn that asked for tools: its calls (``content`` is any text it
+    # wrote beside them). A tool turn: the id of the call it answers.
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +190,7 @@ class Turn:
     """A stored turn of a conversation."""
 
     id: int
-    role: Literal["user", "assistant"]
+    role: TurnRole
     content: str
     tokens: int
     author_id: str
@@ -178,13 +198,17 @@ class Turn:
     created_at: datetime
     # A user turn's images; ``content`` names each, ``tokens`` counts them.
     images: tuple[ImageRef, ...] = ()
+    # As in ``NewTurn``: the calls of an assistant turn, the call a tool turn answers.
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str = ""
     # The turn as the model is sent it. Built once with the turn: every message re-sends
     # its conversation's newest turns, and a ChatMessage per turn per message cost about
     # a third of the engine's own time.
     message: ChatMessage = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "message", ChatMessage(self.role, self.content))
+        message = ChatMessage(self.role, self.content, (), self.tool_calls, self.tool_call_id)
+        object.__setattr__(self, "message", message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +223,9 @@ class Persona:
     max_tokens: int | None = None
     # Whether the model takes images; None: the global default (OPENAI_VISION).
     vision: bool | None = None
+    # The tools this persona's channels may use (names as ``/tools list`` shows them);
+    # None: the default (TOOLS_ENABLED). A channel's own ``/tools`` choice comes first.
+    tools: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +237,19 @@ class PersonaChange:
     actor_name: str
     before: Persona | None
     after: Persona | None
+    changed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ToolsChange:
+    """One entry of the tools audit log: a channel's enabled tools before and after.
+    ``None`` means "not set here" (the persona's or the default set applies)."""
+
+    channel: ChannelRef
+    actor_id: str
+    actor_name: str
+    before: frozenset[str] | None
+    after: frozenset[str] | None
     changed_at: datetime
 
 
@@ -246,6 +286,9 @@ class ChatMessage:
     role: Role
     content: str
     images: tuple[ChatImage, ...] = ()
+    # An assistant message's tool calls; a tool message's call id.
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,3 +298,16 @@ class ChatParams:
     max_tokens: int | None = None
     # Extra fields passed through to the API as they are (e.g. top_p).
     extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
+    # The tools the model may call in this request (none: it can only write text).
+    tools: tuple[ToolSpec, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A tool as the model is told of it (OpenAI function calling)."""
+
+    # What the model calls it: letters, digits, "_" and "-" only (the API's rule), so a
+    # tool people know as "server.tool" (MCP) is "server__tool" here (core/tools).
+    name: str
+    description: str
+    parameters: Mapping[str, Any] = field(compare=False, hash=False)  # a JSON schema

@@ -7,7 +7,9 @@ the answer is durable (``core/answers.py``):
 - ``accept`` records the answer in the store and starts writing it. A repeat of the
   event (Slack's retry, a replayed gateway event) finds the record: it is dropped when
   the answer is delivered or still held, and taken over when it was left unfinished.
-- The answer is streamed into the platform's ``Renderer`` while the model writes, then
+- The answer is streamed into the platform's ``Renderer`` while the model writes (with
+  what the bot is doing while no words come: ``ReplyStream.status``, e.g. the tools it
+  runs; the final answer replaces it), then
   delivered part by part (``deliver``) and marked delivered, or failed once the user has
   been told why.
 - ``start`` runs the resumer: every few seconds it takes over this platform's answers
@@ -221,7 +223,7 @@ class AnswerPipeline:
                 await renderer.start(lambda message_id: self._posted(job, message_id), lambda: reply.written, live)
                 previews = _Previews(renderer, job)
                 async for _ in reply:
-                    await previews.show(reply.text)
+                    await previews.show(reply.text, reply.status)
             await renderer.settle()
             return renderer.parts(reply.text), "delivered"
         except Exception as exc:  # noqa: BLE001 - every failure becomes a friendly message
@@ -272,20 +274,25 @@ class AnswerPipeline:
 
 
 class _Previews:
-    """Passes the text so far to the renderer; a preview that fails is logged once and
-    previews stop, but the answer goes on (its delivery retries on its own)."""
+    """Passes the text so far, and the status when it changes, to the renderer; a preview
+    that fails is logged once and previews stop, but the answer goes on (its delivery
+    retries on its own)."""
 
-    __slots__ = ("_renderer", "_job", "_failed")
+    __slots__ = ("_renderer", "_job", "_failed", "_status")
 
     def __init__(self, renderer: Renderer, job: _Job) -> None:
         self._renderer = renderer
         self._job = job
         self._failed = False
+        self._status = ""
 
-    async def show(self, text: str) -> None:
+    async def show(self, text: str, status: str) -> None:
         if self._failed:
             return
         try:
+            if status != self._status:
+                self._status = status
+                await self._renderer.status(status)
             await self._renderer.update(text)
         except Exception as exc:  # noqa: BLE001 - see the class docstring
             self._failed = True

@@ -1,7 +1,8 @@
 """``Renderer``: how one platform shows one answer. The pipeline does everything else.
 
 A renderer is made for each answer (``RendererFactory``). While the model writes, the
-pipeline calls ``start`` once, ``update`` with the text so far, then ``settle``. Then it
+pipeline calls ``start`` once, ``update`` with the text so far (and ``status`` before it
+when what the bot is doing changes, e.g. "Running time…"), then ``settle``. Then it
 delivers the final ``parts`` (or ``failure_parts``) itself, through ``edit`` and
 ``post``, retrying and remembering what was posted (``adapters/common/delivery.py``):
 a renderer never retries and never decides what has been posted already.
@@ -32,6 +33,13 @@ class Renderer(Protocol):
 
     async def update(self, text: str) -> None:
         """The answer so far; the renderer decides how often it reaches the platform."""
+        ...
+
+    async def status(self, text: str) -> None:
+        """What the bot is doing while no words come ("Running time…", "Thinking…"), ""
+        once it writes again. Shown beside the answer so far (with the next ``update``,
+        which follows at once) or where the platform shows a status; never part of the
+        final ``parts``. Never raises for a status that could not be shown."""
         ...
 
     async def settle(self) -> None:

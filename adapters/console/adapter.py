@@ -25,6 +25,8 @@ from core.types import CommandRequest, ConversationRef, FileRef, IncomingMessage
 __all__ = ["ConsoleConfig", "ConsoleAdapter", "CONSOLE_HELP"]
 
 _QUIT = {"quit", "exit"}
+# ANSI faint and back to normal, for the status lines.
+_DIM, _UNDIM = "\x1b[2m", "\x1b[0m"
 _ATTACH = "attach"
 # The console's own commands, added to the engine's /help.
 CONSOLE_HELP = """In this console:
@@ -111,11 +113,21 @@ class ConsoleAdapter:
         self._write("bot> " if self._config.interactive else "")
         try:
             async with self._engine.reply(message, files=self._files) as reply:
+                shown = ""
                 async for delta in reply:
+                    if reply.status != shown:
+                        shown = reply.status
+                        self._show_status(shown)
                     self._write(delta)
         except ChatwrightError as exc:
             self._write(f"[{user_message(exc)}]")
         self._write("\n")
+
+    def _show_status(self, status: str) -> None:
+        """What the bot is doing while tools run, as a dimmed line of its own. Only in a
+        terminal: piped output is the answers alone."""
+        if status and self._config.interactive:
+            self._write(f"{_DIM}({status}){_UNDIM}\n")
 
     async def _command(self, name: str, args: str) -> None:
         request = CommandRequest(

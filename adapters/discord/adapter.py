@@ -20,6 +20,7 @@ from adapters.discord.replies import DiscordRenderers, route_of
 from adapters.common.pipeline import AnswerPipeline
 from adapters.common.tasks import TaskSet
 from core import metrics
+from core.commands import Arguments
 from core.engine import Engine
 from core.errors import ChatwrightError
 
@@ -122,7 +123,7 @@ class DiscordAdapter:
     # -- the client and its events -------------------------------------------------------------
     def _new_client(self) -> discord.Client:
         client = build_client(self._config)
-        add_commands(client.tree, self._run_command, self._engine.presets)
+        add_commands(client.tree, self._run_command, self._engine.commands.table)
         client.event(self.on_ready)
         client.event(self.on_disconnect)
         client.event(self.on_message)
@@ -155,8 +156,8 @@ class DiscordAdapter:
         # A replayed event (gateway resume) finds its record and stops there.
         await self.pipeline.accept(incoming, route_of(message))
 
-    async def _run_command(self, interaction: discord.Interaction, name: str, args: str) -> None:
-        await respond(interaction, self._engine, self._config.admin_user_ids, name, args)
+    async def _run_command(self, interaction: discord.Interaction, name: str, arguments: Arguments) -> None:
+        await respond(interaction, self._engine, self._config.admin_user_ids, name, arguments)
 
 
 def _log_unanswerable(message: Any, bot_id: int) -> None:

@@ -1,17 +1,20 @@
-"""The slash commands: ``/persona …``, ``/forget``, ``/usage``, ``/help`` → core commands.
+"""Discord's app commands, built from core's command table: a command with subcommands
+becomes a group, each option a typed option (text a string, a flag a boolean, an integer
+an integer, a choice a string with its choices, or autocomplete beyond Discord's 25).
 
-``/persona`` and ``/forget`` carry ``default_permissions(manage_guild=True)``: Discord then
-offers them only to server managers (server admins may widen that in their settings). It
-is a hint, not a guard, so every command also checks the invoking member's permissions,
-or ``ADMIN_USER_IDS``, and core refuses changes from others. In a DM the commands act on
+Commands with a part for admins carry ``default_permissions(manage_guild=True)``: Discord
+then offers them only to server managers (server admins may widen that in their
+settings). It is a hint, not a guard: every command also checks the invoking member's
+permissions, or ``ADMIN_USER_IDS``, and core refuses others. In a DM the commands act on
 the user's own DM conversation. Each answer is ephemeral and deferred first, so Discord's
 3-second deadline holds however slow the database is.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable, Iterable, Set
+import inspect
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Set
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -22,112 +25,132 @@ from adapters.discord.config import MESSAGE_LIMIT
 from adapters.discord.events import conversation_of
 from adapters.discord.permissions import is_admin
 from adapters.discord.replies import NO_MENTIONS
+from core.commands import Arguments, CommandSpec, CommandTable, Option, TypedCommandRequest, help_text
+from core.commands.spec import Value
 from core.engine import Engine
 from core.types import CommandRequest
 
-__all__ = ["Runner", "add_commands", "command_request", "persona_args", "respond"]
+__all__ = ["Runner", "add_commands", "app_command", "command_request", "discord_help", "respond"]
 
-log = logging.getLogger(__name__)
-
-# Runs one core command for an interaction: (interaction, command name, arguments).
-Runner = Callable[[discord.Interaction, str, str], Awaitable[None]]
+# Runs one core command for an interaction: (interaction, command name, its arguments).
+Runner = Callable[[discord.Interaction, str, Arguments], Awaitable[None]]
 
 _ADMIN_HINT = discord.Permissions(manage_guild=True)
-_WORKSPACE_FLAG = "--workspace"
-_MAX_CHOICES = 25  # Discord shows at most this many autocomplete choices
+_MAX_CHOICES = 25  # Discord takes at most this many choices, and shows as many suggestions
+_TYPES: Mapping[str, type] = {"text": str, "choice": str, "flag": bool, "integer": int}
+_HELP = "help"
 
 
-def persona_args(action: str, text: str = "", server_wide: bool = False) -> str:
-    """``/persona set`` options → core's argument line, e.g. ``set --workspace Be brief.``"""
-    parts = [action, _WORKSPACE_FLAG if server_wide else "", text]
-    return " ".join(part for part in parts if part)
+def add_commands(tree: app_commands.CommandTree, run: Runner, table: Iterable[CommandSpec]) -> None:
+    """Register the table's commands on ``tree`` (synced later, in ``setup_hook``)."""
+    for spec in table:
+        tree.add_command(app_command(spec, run))
+
+
+def app_command(spec: CommandSpec, run: Runner) -> app_commands.Command[Any, ..., None] | app_commands.Group:
+    hint = _ADMIN_HINT if spec.admin_only_somewhere else None
+    if not spec.subcommands:
+        command = _command(spec.name, spec.description, spec.options, _caller(run, spec.name, ""))
+        command.default_permissions = hint
+        return command
+    group = app_commands.Group(name=spec.name, description=spec.description, default_permissions=hint)
+    for sub in spec.subcommands:
+        group.add_command(_command(sub.name, sub.description, sub.options, _caller(run, spec.name, sub.name)))
+    return group
+
+
+def discord_help(table: CommandTable) -> str:
+    """Help with options written as Discord shows them (``[workspace]``, not ``--workspace``)."""
+    return help_text(table, flag_prefix="")
 
 
 def command_request(
-    *, name: str, args: str, user_id: int, user_name: str, guild_id: int | None, channel_id: int,
+    *, name: str, arguments: Arguments, user_id: int, user_name: str, guild_id: int | None, channel_id: int,
     permissions: discord.Permissions | None, admin_ids: Set[str],
 ) -> CommandRequest:
-    return CommandRequest(
+    return TypedCommandRequest(
         conversation=conversation_of(guild_id, channel_id),
         user_id=str(user_id),
         user_name=user_name,
         name=name,
-        args=args,
         is_dm=guild_id is None,
         is_admin=is_admin(user_id, permissions if guild_id else None, admin_ids),
+        arguments=arguments,
     )
 
 
-async def respond(interaction: discord.Interaction, engine: Engine, admin_ids: Set[str], name: str, args: str) -> None:
+async def respond(
+    interaction: discord.Interaction, engine: Engine, admin_ids: Set[str], name: str, arguments: Arguments
+) -> None:
     """Defer at once, run the core command, answer ephemerally (split when long)."""
     await interaction.response.defer(ephemeral=True, thinking=True)
     request = command_request(
-        name=name, args=args, user_id=interaction.user.id, user_name=interaction.user.display_name,
+        name=name, arguments=arguments, user_id=interaction.user.id, user_name=interaction.user.display_name,
         guild_id=interaction.guild_id, channel_id=interaction.channel_id or 0,
         permissions=interaction.permissions, admin_ids=admin_ids,
     )
-    # The user always gets an answer instead of "thinking…" forever.
-    text = (await run_command(engine, request)).text
+    if name == _HELP:
+        text = discord_help(engine.commands.table)
+    else:
+        # The user always gets an answer instead of "thinking…" forever.
+        text = (await run_command(engine, request)).text
     for chunk in split_message(text, MESSAGE_LIMIT):
         await interaction.followup.send(chunk, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
-class _PersonaGroup(app_commands.Group):
-    """``/persona show|set|use|reset|list|history``."""
+# -- one app command from a declaration --------------------------------------------------------
+Caller = Callable[[discord.Interaction, dict[str, Value]], Awaitable[None]]
 
-    def __init__(self, run: Runner, presets: Iterable[str]) -> None:
-        super().__init__(
-            name="persona", description="This channel's persona (system prompt)", default_permissions=_ADMIN_HINT
-        )
-        self._run = run
-        self._presets = sorted(presets)
 
-    @app_commands.command(description="Show the persona in force here")
-    async def show(self, interaction: discord.Interaction) -> None:
-        await self._run(interaction, "persona", "show")
+def _caller(run: Runner, name: str, subcommand: str) -> Caller:
+    async def call(interaction: discord.Interaction, values: dict[str, Value]) -> None:
+        await run(interaction, name, Arguments(subcommand, values))
 
-    @app_commands.command(name="set", description="Give this channel a persona of your own")
-    @app_commands.describe(text="The system prompt", server_wide="Set the default of the whole server")
-    async def set_(self, interaction: discord.Interaction, text: str, server_wide: bool = False) -> None:
-        await self._run(interaction, "persona", persona_args("set", text, server_wide))
+    return call
 
-    @app_commands.command(description="Use a preset persona (see /persona list)")
-    @app_commands.describe(preset="The preset's name", server_wide="Set the default of the whole server")
-    async def use(self, interaction: discord.Interaction, preset: str, server_wide: bool = False) -> None:
-        await self._run(interaction, "persona", persona_args("use", preset, server_wide))
 
-    @use.autocomplete("preset")
-    async def _preset_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        names = [name for name in self._presets if current.lower() in name.lower()]
+def _command(
+    name: str, description: str, options: tuple[Option, ...], call: Caller
+) -> app_commands.Command[Any, ..., None]:
+    async def callback(interaction: discord.Interaction, **given: Any) -> None:
+        # Options left out arrive as their default: None, or False for a flag (an
+        # integer 0 is a value: hence ``is``, not ``in (None, False)``).
+        await call(interaction, {k: v for k, v in given.items() if v is not None and v is not False})
+
+    # discord.py reads the options from the callback's signature and these attributes.
+    callback.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        + [_parameter(option) for option in options]
+    )
+    if options:
+        app_commands.describe(**{option.name: option.description for option in options})(callback)
+    choices = {o.name: [app_commands.Choice(name=c, value=c) for c in o.choices]
+               for o in options if 0 < len(o.choices) <= _MAX_CHOICES}
+    if choices:
+        app_commands.choices(**choices)(callback)
+    suggested = {o.name: _suggestions(o.choices) for o in options if len(o.choices) > _MAX_CHOICES}
+    if suggested:
+        app_commands.autocomplete(**suggested)(callback)
+    return app_commands.Command(name=name, description=description, callback=callback)
+
+
+def _parameter(option: Option) -> inspect.Parameter:
+    if option.required:
+        default: Any = inspect.Parameter.empty
+    else:
+        default = False if option.type == "flag" else None
+    # Keyword-only: a required option may follow an optional one (Discord lists required first).
+    return inspect.Parameter(
+        option.name, inspect.Parameter.KEYWORD_ONLY, annotation=_TYPES[option.type], default=default
+    )
+
+
+Suggest = Callable[[discord.Interaction, str], Awaitable[list[app_commands.Choice[str]]]]
+
+
+def _suggestions(choices: tuple[str, ...]) -> Suggest:
+    async def suggest(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        names = [name for name in choices if current.lower() in name.lower()]
         return [app_commands.Choice(name=name, value=name) for name in names[:_MAX_CHOICES]]
 
-    @app_commands.command(description="Go back to the default persona")
-    @app_commands.describe(server_wide="Reset the default of the whole server")
-    async def reset(self, interaction: discord.Interaction, server_wide: bool = False) -> None:
-        await self._run(interaction, "persona", persona_args("reset", "", server_wide))
-
-    @app_commands.command(name="list", description="The preset personas")
-    async def list_(self, interaction: discord.Interaction) -> None:
-        await self._run(interaction, "persona", "list")
-
-    @app_commands.command(description="Who changed the persona here, and when")
-    async def history(self, interaction: discord.Interaction) -> None:
-        await self._run(interaction, "persona", "history")
-
-
-def _simple(run: Runner, name: str, description: str, admin_hint: bool) -> app_commands.Command:
-    async def callback(interaction: discord.Interaction) -> None:
-        await run(interaction, name, "")
-
-    command = app_commands.Command(name=name, description=description, callback=callback)
-    if admin_hint:
-        command.default_permissions = _ADMIN_HINT
-    return command
-
-
-def add_commands(tree: app_commands.CommandTree, run: Runner, presets: Iterable[str]) -> None:
-    """Register chatwright's slash commands on ``tree`` (synced later, in ``setup_hook``)."""
-    tree.add_command(_PersonaGroup(run, presets))
-    tree.add_command(_simple(run, "forget", "Clear this conversation's memory", admin_hint=True))
-    tree.add_command(_simple(run, "usage", "Tokens used by this channel", admin_hint=False))
-    tree.add_command(_simple(run, "help", "What I do, and my commands", admin_hint=False))
+    return suggest

@@ -5,7 +5,9 @@ text so far (cut at Discord's limit), edited at most once per interval; a 429 on
 pushes the next edit back by its ``retry_after``. At the end the pipeline delivers the
 text split at 2,000 characters without breaking code blocks or words: the first part
 into that message, the rest as new ones. In a server the first message replies to the
-question (without pinging its author); in a DM it is just the next message.
+question (without pinging its author); in a DM it is just the next message. While tools
+run, the message shows what runs in an italic line under the words so far ("*Running
+time…*"); the answer replaces it.
 
 Every send and edit carries ``AllowedMentions.none()``: model output never pings anyone.
 """
@@ -64,6 +66,7 @@ class EditedReply:
         self._posted: Posted | None = None
         self._live: discord.Message | discord.PartialMessage | None = None
         self._editor: ThrottledEditor | None = None
+        self._status = ""
 
     async def start(self, posted: Posted, written: Callable[[], bool], live: str | None) -> None:
         self._posted = posted
@@ -78,15 +81,19 @@ class EditedReply:
             log.info("discord: no typing indicator in %s: %s", getattr(self._channel, "id", "?"), exc)
 
     async def update(self, text: str) -> None:
-        if not text.strip():
+        shown = self._preview(text)
+        if not shown.strip():
             return
         if self._editor is None:
-            self._live = await self._send(preview(text), first=True)
+            self._live = await self._send(shown, first=True)
             self._editor = ThrottledEditor(self._edit_live, interval=self._interval)
             if self._posted is not None:
                 await self._posted(str(self._live.id))
         else:
-            await self._editor.update(preview(text))
+            await self._editor.update(shown)
+
+    async def status(self, text: str) -> None:
+        self._status = text  # shown by the next update (the pipeline's next call)
 
     async def settle(self) -> None:
         await self._typing.aclose()
@@ -127,6 +134,15 @@ class EditedReply:
         if isinstance(exc, (aiohttp.ClientError, TimeoutError, OSError)):
             return 0.0
         return None
+
+    def _preview(self, text: str) -> str:
+        """The answer so far, and under it the status, if any, in italics."""
+        if not self._status:
+            return preview(text) if text.strip() else ""
+        line = f"*{self._status}*"
+        if not text.strip():
+            return line
+        return f"{preview(text, MESSAGE_LIMIT - len(line) - 2)}\n\n{line}"
 
     async def _send(self, text: str, *, first: bool) -> discord.Message:
         reference = self._reference if first else None

@@ -19,7 +19,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.admins import AdminDirectory
 from adapters.slack.auth import OnceAuthorize
-from adapters.slack.commands import SLASH_COMMANDS, SlashCommand, command_problem, command_request, ephemeral, response_for
+from adapters.slack.commands import (
+    SlashCommand, command_problem, command_request, ephemeral, hidden_commands, is_help, response_for, slack_help,
+    slash_commands,
+)
 from adapters.slack.config import SlackConfig
 from adapters.slack.events import Answer, Ignore, MessageEvent, decide
 from adapters.slack.mrkdwn import escape
@@ -30,7 +33,7 @@ from adapters.common.tasks import TaskSet
 from core import metrics
 from core.commands import parse_command_line
 from core.engine import Engine
-from core.types import CommandRequest
+from core.types import CommandRequest, CommandResult
 
 __all__ = ["BuiltApp", "build_app", "SlackHandlers", "web_client"]
 
@@ -64,8 +67,11 @@ def build_app(
     handlers = SlackHandlers(config, engine, client, pipeline, tasks)
     app.event("app_mention")(handlers.on_event)
     app.event("message")(handlers.on_event)
-    for command in SLASH_COMMANDS:
-        app.command(command)(handlers.on_command)
+    table = engine.commands.table
+    for spec in slash_commands(table):
+        app.command(f"/{spec.name}")(handlers.on_command)
+    for name in hidden_commands(table):
+        log.warning("slack: /%s is one of Slack's own commands, so it is not offered in Slack", name)
     app.error(handlers.on_error)
     return BuiltApp(app, client, authorize)
 
@@ -99,12 +105,8 @@ class SlackHandlers:
             log.debug("ignoring a slash command: %s", problem)
             await ack(**ephemeral("Sorry, I couldn't read that command."))
             return
-        try:
-            is_admin = await self._admins.is_admin(command["user_id"])
-        except Exception as exc:  # noqa: BLE001 - not knowing makes one not an admin
-            log.warning("could not tell whether %s is a workspace admin: %s", command["user_id"], exc)
-            is_admin = False
-        result = await run_command(self._engine, command_request(command, is_admin=is_admin))
+        is_admin = await self._is_admin(command["user_id"])
+        result = await self._run(command_request(command, is_admin=is_admin))
         await ack(**response_for(result))
 
     async def on_error(self, error: Exception, body: dict[str, Any]) -> None:
@@ -116,7 +118,7 @@ class SlackHandlers:
         conversation = decision.message.conversation
         if decision.needs_history and not await self._engine.has_history(conversation):
             return
-        command = parse_command_line(decision.message.text)
+        command = _command_in(decision.message.text)
         if command is None:
             await self._pipeline.accept(decision.message, route_of(decision.target))
         elif await self._engine.claim_event("slack", decision.claim_key):
@@ -132,10 +134,29 @@ class SlackHandlers:
             name=name,
             args=args,
             is_dm=message.is_dm,
-            is_admin=await self._admins.is_admin(message.user_id),
+            is_admin=await self._is_admin(message.user_id),
         )
-        text = (await run_command(self._engine, request)).text
+        text = (await self._run(request)).text
         await post_text(self._client, decision.target, escape(text))
+
+    async def _is_admin(self, user_id: str) -> bool:
+        try:
+            return await self._admins.is_admin(user_id)
+        except Exception as exc:  # noqa: BLE001 - not knowing makes one not an admin
+            log.warning("could not tell whether %s is a workspace admin: %s", user_id, exc)
+            return False
+
+    async def _run(self, request: CommandRequest) -> CommandResult:
+        if is_help(request):  # Slack's own help, where /help is Slack's
+            return CommandResult(slack_help(self._engine.commands.table))
+        return await run_command(self._engine, request)
+
+
+def _command_in(text: str) -> tuple[str, str] | None:
+    """``@bot /forget`` → ("forget", ""); ``@bot help`` is help too, as /help is Slack's."""
+    if text.strip().lower() == "help":
+        return "help", ""
+    return parse_command_line(text)
 
 
 def _web_api_logger() -> logging.Logger:

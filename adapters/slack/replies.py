@@ -3,14 +3,17 @@
 ``EditedMessage``: a "thinking" placeholder once the answer takes longer than
 ``PLACEHOLDER_DELAY`` (see ``placeholder``), edited with the answer so far about once per
 interval, and at the end the mrkdwn answer split into as many messages as it needs. An
-answer complete before the placeholder is due is posted as it is.
+answer complete before the placeholder is due is posted as it is. While tools run, the
+placeholder shows what runs in an italic line under the words so far ("_Running time…_").
 
 ``NativeStreamed`` (``SLACK_NATIVE_STREAMING``): an answer in a thread streamed with
 Slack's own ``chat.startStream`` (``native_stream``). It stays opt-in: native streams
 need the "Agents & AI Apps" feature and a thread, and Slack renders their raw Markdown
 itself. When Slack refuses a stream, ``SlackRenderers`` says so once in the log and
 edits messages from then on. An answer resumed after a restart is always shown by
-editing (the stream it had is gone with the process that opened it).
+editing (the stream it had is gone with the process that opened it). While tools run,
+a native stream's thread shows what runs as its status (``assistant.threads.setStatus``,
+the "is thinking…" line of AI apps); where Slack refuses that, the stream shows no status.
 """
 
 from __future__ import annotations
@@ -142,6 +145,7 @@ class EditedMessage(_SlackMessages):
         self._placeholder: Placeholder[_Shown] | None = None
         self._shown: _Shown | None = None
         self._rendered_at: float | None = None
+        self._status = ""
 
     async def start(self, posted: Posted, written: Callable[[], bool], live: str | None) -> None:
         if live is not None:
@@ -163,7 +167,10 @@ class EditedMessage(_SlackMessages):
         shown = self._placeholder.posted() if self._placeholder is not None else self._shown
         if shown is not None and self._clock() - self._rendered_at >= every:
             self._rendered_at = self._clock()
-            await shown.editor.update(preview(text, self._limit))
+            await shown.editor.update(self._preview(text))
+
+    async def status(self, text: str) -> None:
+        self._status = text  # shown by the next update (the pipeline's next call)
 
     async def settle(self) -> None:
         placeholder, self._placeholder = self._placeholder, None
@@ -186,8 +193,18 @@ class EditedMessage(_SlackMessages):
             return
         await super().edit(message_id, part)
 
+    def _preview(self, text: str) -> str:
+        """The answer so far, and under it the status, if any, in italics."""
+        if not self._status:
+            return preview(text, self._limit) or THINKING
+        line = f"_{self._status}_"
+        if not text.strip():
+            return line
+        return f"{preview(text, self._limit - len(line) - 2)}\n\n{line}"
+
     async def _post_placeholder(self, posted: Posted) -> _Shown:
-        ts = await post_text(self._client, self._target, THINKING)
+        # A status known by now (a quick model asking for tools) shows at once.
+        ts = await post_text(self._client, self._target, f"_{self._status}_" if self._status else THINKING)
         await posted(ts)
         return self._shown_in(ts)
 
@@ -202,9 +219,14 @@ class EditedMessage(_SlackMessages):
 class NativeStreamed(_SlackMessages):
     """One answer streamed with ``chat.startStream`` (see the module docstring)."""
 
-    def __init__(self, client: AsyncWebClient, target: ReplyTarget, stream: NativeStream, limit: int) -> None:
+    def __init__(
+        self, client: AsyncWebClient, target: ReplyTarget, stream: NativeStream, limit: int,
+        statuses: _ThreadStatus,
+    ) -> None:
         super().__init__(client, target, limit)
         self._stream = stream
+        self._statuses = statuses
+        self._status = ""
 
     async def start(self, posted: Posted, written: Callable[[], bool], live: str | None) -> None:
         # Never resumed (see SlackRenderers): ``live`` is always None here.
@@ -213,8 +235,16 @@ class NativeStreamed(_SlackMessages):
     async def update(self, text: str) -> None:
         await self._stream.update(text)
 
+    async def status(self, text: str) -> None:
+        # Streamed text cannot be taken back, so the status is the thread's, not the stream's.
+        if text != self._status:
+            self._status = text
+            await self._statuses.set(self._target, text)
+
     async def settle(self) -> None:
-        pass
+        if self._status:  # a failed answer may end with one still set
+            self._status = ""
+            await self._statuses.set(self._target, "")
 
     def parts(self, text: str) -> list[str]:
         if not text.strip():
@@ -233,11 +263,38 @@ class NativeStreamed(_SlackMessages):
             await super().edit(message_id, part)
 
 
+class _ThreadStatus:
+    """Sets a thread's status line (``assistant.threads.setStatus``). Best effort: the
+    first refusal (say, a missing ``assistant:write`` scope) is logged once and no status
+    is set again until the bot restarts; a status never holds an answer up."""
+
+    __slots__ = ("_client", "_refused")
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+        self._refused = False
+
+    async def set(self, target: ReplyTarget, status: str) -> None:
+        if self._refused or not target.thread_ts:
+            return
+        try:
+            await self._client.assistant_threads_setStatus(
+                channel_id=target.channel, thread_ts=target.thread_ts, status=status)
+        except SlackApiError as exc:
+            if slack_error(exc) == "ratelimited":
+                return  # this one is skipped; the next may go
+            self._refused = True
+            log.warning("Slack refused assistant.threads.setStatus (%s); native streams show no "
+                        "tool status from now on", slack_error(exc))
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            log.info("could not set the status in %s: %r", target.channel, exc)
+
+
 class SlackRenderers:
     """Makes each answer's renderer; between answers it keeps only whether Slack refused
     native streaming."""
 
-    __slots__ = ("_client", "_interval", "_placeholder_delay", "_limit", "_clock", "_native")
+    __slots__ = ("_client", "_interval", "_placeholder_delay", "_limit", "_clock", "_native", "_statuses")
 
     def __init__(
         self,
@@ -255,13 +312,14 @@ class SlackRenderers:
         self._limit = limit
         self._clock = clock
         self._native = native
+        self._statuses = _ThreadStatus(client)
 
     async def __call__(self, message: IncomingMessage, route: Route, resumed: bool) -> Renderer:
         target = target_of(route)
         if self._native and target.thread_ts and not resumed:
             stream = await self._start_stream(message, target)
             if stream is not None:
-                return NativeStreamed(self._client, target, stream, self._limit)
+                return NativeStreamed(self._client, target, stream, self._limit, self._statuses)
         return EditedMessage(self._client, target, interval=self._interval,
                              placeholder_delay=self._placeholder_delay, limit=self._limit, clock=self._clock)
 

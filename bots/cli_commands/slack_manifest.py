@@ -1,4 +1,7 @@
-"""``chatwright slack-manifest``: print the Slack app manifest to paste into api.slack.com."""
+"""``chatwright slack-manifest``: print the Slack app manifest to paste into api.slack.com.
+
+Its slash commands are the command table's: the built-ins and those of the plugins that
+``PLUGINS`` and the ``chatwright.plugins`` entry points name (loaded as at ``run``)."""
 
 from __future__ import annotations
 
@@ -8,9 +11,14 @@ from typing import Any
 
 from adapters.slack.adapter import EVENTS_PATH
 from adapters.slack.manifest import build_manifest
+from bots.settings import load_settings
+from core.commands import CommandTable
+from core.commands.builtin import builtin_commands
 from core.errors import ConfigurationError
+from core.plugins.loading import load_plugins
+from core.tools.registry import ToolRegistry
 
-__all__ = ["NAME", "HELP", "add_arguments", "run", "to_yaml"]
+__all__ = ["NAME", "HELP", "add_arguments", "command_table", "run", "to_yaml"]
 
 NAME = "slack-manifest"
 HELP = "Print the Slack app manifest (scopes, events, slash commands) for Socket or HTTP mode."
@@ -27,9 +35,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    manifest = build_manifest(request_url=_request_url(args.http), name=args.name)
+    manifest = build_manifest(request_url=_request_url(args.http), name=args.name, commands=command_table())
     print(to_yaml(manifest) if args.format == "yaml" else json.dumps(manifest, indent=2))
     return 0
+
+
+def command_table() -> CommandTable:
+    """The built-in commands and the plugins' (their tools are loaded but not used here)."""
+    table = CommandTable(builtin_commands())
+    load_plugins(load_settings().plugins, ToolRegistry(), table)
+    return table
 
 
 def _request_url(base: str | None) -> str | None:

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 from core.model.protocol import StreamItem
-from core.types import ChatMessage, ChatParams, Usage
+from core.types import ChatMessage, ChatParams, ToolCall, Usage
 
-__all__ = ["Reply", "ScriptedChatModel"]
+__all__ = ["Calls", "Reply", "ScriptedChatModel"]
 
-# A reply is the answer's text, or an exception to raise instead of answering.
-Reply = str | Exception
+
+@dataclass(frozen=True, slots=True)
+class Calls:
+    """A scripted step that asks for tools: ``Calls([ToolCall("c1", "time", "{}")])``,
+    with ``text`` written before the calls (streamed first, as models do)."""
+
+    calls: Sequence[ToolCall]
+    text: str = ""
+
+
+# A reply is the answer's text, a step asking for tools, or an exception to raise instead.
+Reply = str | Calls | Exception
 Script = Callable[[Sequence[ChatMessage], ChatParams], Reply] | Iterable[Reply]
 
 
@@ -19,7 +30,9 @@ class ScriptedChatModel:
     """Answers with the next scripted reply, or with what a function returns.
 
     ``ScriptedChatModel(["hi", ModelUnavailableError("down")])`` answers "hi" once, then
-    raises; ``ScriptedChatModel(lambda messages, params: messages[-1].content)`` echoes.
+    raises; ``ScriptedChatModel(lambda messages, params: messages[-1].content)`` echoes;
+    ``ScriptedChatModel([Calls([ToolCall("c1", "time", "{}")]), "It is noon."])`` asks
+    for a tool, then answers.
     """
 
     def __init__(
@@ -40,15 +53,19 @@ class ScriptedChatModel:
     async def stream(
         self, messages: Sequence[ChatMessage], params: ChatParams
     ) -> AsyncIterator[StreamItem]:
-        text = await self._answer(messages, params)
+        reply = await self._answer(messages, params)
+        text, calls = (reply.text, tuple(reply.calls)) if isinstance(reply, Calls) else (reply, ())
         for start in range(0, len(text), self.chunk_size):
             yield text[start : start + self.chunk_size]
-        yield _usage(messages, text)
+        for call in calls:
+            yield call
+        yield _usage(messages, text + "".join(call.arguments for call in calls))
 
     async def complete(
         self, messages: Sequence[ChatMessage], params: ChatParams
     ) -> tuple[str, Usage | None]:
-        text = await self._answer(messages, params)
+        reply = await self._answer(messages, params)
+        text = reply.text if isinstance(reply, Calls) else reply
         return text, _usage(messages, text)
 
     async def list_models(self) -> list[str]:
@@ -57,7 +74,7 @@ class ScriptedChatModel:
     async def aclose(self) -> None:
         self.closed = True
 
-    async def _answer(self, messages: Sequence[ChatMessage], params: ChatParams) -> str:
+    async def _answer(self, messages: Sequence[ChatMessage], params: ChatParams) -> str | Calls:
         self.calls.append((list(messages), params))
         reply = self._next(messages, params)
         if self.delay:

@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import aclosing
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, Self
 
@@ -31,10 +32,11 @@ from core.errors import (
 from core.model.protocol import StreamItem
 from core.model.retry import RetryBudget, RetryPolicy, parse_retry_after
 from core.model.sse import DONE, aiter_sse_batches
+from core.model.tool_calls import ToolCallAssembler
 from core.redaction import Redactor
-from core.types import ChatMessage, ChatParams, Usage
+from core.types import ChatMessage, ChatParams, ToolCall, ToolSpec, Usage
 
-__all__ = ["OpenAIChatModel"]
+__all__ = ["Completion", "OpenAIChatModel"]
 
 # httpx allows 100 connections by default; beyond that, an answer in one channel would
 # wait for answers in other channels to finish. Concurrency is bounded by conversations.
@@ -58,6 +60,15 @@ _MAX_MESSAGE = 300
 _MAX_SNIPPET = 80
 
 _Redact = Callable[[str], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """An answer that was not streamed: its text, the tools it calls, its usage."""
+
+    text: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    usage: Usage | None = None
 
 
 class OpenAIChatModel:
@@ -127,7 +138,8 @@ class OpenAIChatModel:
     async def stream(
         self, messages: Sequence[ChatMessage], params: ChatParams
     ) -> AsyncIterator[StreamItem]:
-        """Yield text deltas, then ``Usage`` if the server sent it.
+        """Yield text deltas, then the tool calls (each whole), then ``Usage`` if the
+        server sent it.
 
         Retries happen only before the first delta: once text is out, a retry would
         repeat it, so a later failure raises instead.
@@ -155,13 +167,23 @@ class OpenAIChatModel:
                 if state.done:
                     break
         usage = state.finish()
+        for call in state.tool_calls():
+            yield call
         if usage is not None:
             yield usage
 
     async def complete(
         self, messages: Sequence[ChatMessage], params: ChatParams
     ) -> tuple[str, Usage | None]:
-        """The whole answer at once (``stream: false``), with usage if the server sent it."""
+        """The whole answer's text at once (``stream: false``), with usage if the server
+        sent it. ``complete_message`` also has the tool calls."""
+        completion = await self.complete_message(messages, params)
+        return completion.text, completion.usage
+
+    async def complete_message(
+        self, messages: Sequence[ChatMessage], params: ChatParams
+    ) -> Completion:
+        """The whole answer at once (``stream: false``): text, tool calls and usage."""
         body = self._body(messages, params, stream=False)
         response = await self._send("POST", "/chat/completions", body)
         return _completion(_json_object(response.text, "the answer", self._redact))
@@ -183,6 +205,10 @@ class OpenAIChatModel:
             body["temperature"] = params.temperature
         if params.max_tokens is not None:
             body["max_tokens"] = params.max_tokens
+        # Only when there are tools: without, the request is as it was before tools
+        # existed, and servers that know nothing of tools still take it.
+        if params.tools:
+            body["tools"] = [_tool(spec) for spec in params.tools]
         body["stream"] = stream
         if stream:
             body["stream_options"] = {"include_usage": True}
@@ -298,16 +324,18 @@ class OpenAIChatModel:
 class _StreamState:
     """What a chat stream has said so far, one ``data:`` payload at a time."""
 
-    __slots__ = ("_redact", "done", "finished", "usage")
+    __slots__ = ("_redact", "_tool_calls", "done", "finished", "usage")
 
     def __init__(self, redact: _Redact) -> None:
         self._redact = redact
+        self._tool_calls = ToolCallAssembler()
         self.done = False  # saw [DONE]
         self.finished = False  # saw a finish_reason
         self.usage: Usage | None = None
 
     def feed(self, data: str) -> list[str]:
-        """Take one payload; return its non-empty text deltas."""
+        """Take one payload; return its non-empty text deltas (tool call pieces are
+        kept until ``tool_calls``)."""
         if data == DONE:
             self.done = True
             return []
@@ -320,7 +348,7 @@ class _StreamState:
             # The closing usage chunk may come without choices; any other chunk needs them.
             if "choices" not in chunk:
                 return []
-        return self._texts(chunk)
+        return self._read_choices(chunk)
 
     def finish(self) -> Usage | None:
         """At the end of the stream: the usage, unless the answer was cut off."""
@@ -328,7 +356,11 @@ class _StreamState:
             raise MalformedResponseError("the chat stream ended before [DONE]: answer cut off")
         return self.usage
 
-    def _texts(self, chunk: dict[str, Any]) -> list[str]:
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        """At the end of the stream: the tool calls, each whole. Raises if one is not."""
+        return self._tool_calls.calls()
+
+    def _read_choices(self, chunk: dict[str, Any]) -> list[str]:
         choices = chunk.get("choices")
         if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
             raise MalformedResponseError("a stream chunk has no valid choices")
@@ -336,10 +368,15 @@ class _StreamState:
         for choice in choices:
             self.finished = self.finished or bool(choice.get("finish_reason"))
             delta = choice.get("delta") or {}
-            content = delta.get("content") if isinstance(delta, dict) else None
             # Only the first choice is the answer; extras (``n`` > 1) would interleave.
-            if isinstance(content, str) and content and choice.get("index", 0) == 0:
+            if not isinstance(delta, dict) or choice.get("index", 0) != 0:
+                continue
+            content = delta.get("content")
+            if isinstance(content, str) and content:
                 texts.append(content)
+            # Kept, not passed on: a call is only usable whole, at the end of the stream.
+            if (pieces := delta.get("tool_calls")) is not None:
+                self._tool_calls.feed(pieces)
         return texts
 
 
@@ -424,13 +461,39 @@ def _is_context_error(code: str, message: str) -> bool:
     return code in _CONTEXT_CODES or bool(_CONTEXT_WORDS.search(message))
 
 
+def _tool(spec: ToolSpec) -> dict[str, Any]:
+    # ``dict``: the schema may be any mapping, and the JSON encoder takes only dicts.
+    parameters = dict(spec.parameters)
+    function = {"name": spec.name, "description": spec.description, "parameters": parameters}
+    return {"type": "function", "function": function}
+
+
 def _message(message: ChatMessage) -> dict[str, Any]:
-    """A message on the wire: its text, or with images, a list of content parts."""
+    """A message on the wire: its text, or with images, a list of content parts; an
+    assistant's tool calls; the call a tool's result answers."""
+    if message.tool_calls:
+        return _assistant_calling(message)
+    if message.role == "tool":
+        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
     if not message.images:
         return {"role": message.role, "content": message.content}
     parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}]
     parts += [{"type": "image_url", "image_url": {"url": image.data_url}} for image in message.images]
     return {"role": message.role, "content": parts}
+
+
+def _assistant_calling(message: ChatMessage) -> dict[str, Any]:
+    # No text is ``null``, as OpenAI's reference has it: some providers (Bedrock-backed
+    # ones among them) refuse an empty string beside tool calls.
+    calls = [
+        {"id": call.id, "type": "function", "function": _function_call(call)}
+        for call in message.tool_calls
+    ]
+    return {"role": message.role, "content": message.content or None, "tool_calls": calls}
+
+
+def _function_call(call: ToolCall) -> dict[str, str]:
+    return {"name": call.name, "arguments": call.arguments}
 
 
 def _status_error(
@@ -480,7 +543,7 @@ def _usage(payload: object) -> Usage | None:
     return None
 
 
-def _completion(payload: dict[str, Any]) -> tuple[str, Usage | None]:
+def _completion(payload: dict[str, Any]) -> Completion:
     choices = payload.get("choices")
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         raise MalformedResponseError("the answer has no choices")
@@ -488,7 +551,10 @@ def _completion(payload: dict[str, Any]) -> tuple[str, Usage | None]:
     if not isinstance(message, dict):
         raise MalformedResponseError("the answer's choice has no message")
     content = message.get("content")
-    return (content if isinstance(content, str) else ""), _usage(payload.get("usage"))
+    calls = ToolCallAssembler()
+    calls.add_whole(message.get("tool_calls"))
+    text = content if isinstance(content, str) else ""
+    return Completion(text, calls.calls(), _usage(payload.get("usage")))
 
 
 def _model_ids(payload: dict[str, Any]) -> list[str]:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
-from core.types import ChatMessage, ChatParams, Usage
+from core.types import ChatMessage, ChatParams, ToolCall, Usage
 
 __all__ = ["ChatModel", "StreamItem"]
 
-# A stream yields text deltas as they are written, then at most one ``Usage`` last.
-StreamItem = str | Usage
+# A stream yields text deltas as they are written, then each ``ToolCall`` the model asked
+# for (whole, in the model's order; only when ``ChatParams.tools`` offered any), then at
+# most one ``Usage`` last.
+StreamItem = str | ToolCall | Usage
 
 
 class ChatModel(Protocol):
@@ -20,6 +22,9 @@ class ChatModel(Protocol):
         self, messages: Sequence[ChatMessage], params: ChatParams
     ) -> AsyncIterator[StreamItem]:
         """Stream the answer. Raises ``ChatModelError`` subclasses, also mid-stream.
+
+        Tool calls come only after all the text, and only once the stream has ended
+        well: a call whose arguments were cut off is never passed on.
 
         A stream that ends without the model's own end marker raises
         ``MalformedResponseError``: a cut-off answer is never passed off as complete.

@@ -2,10 +2,10 @@
 only writer of its database.
 
 Every message reads its conversation's newest turns, its channel's persona (and the
-workspace default) and its channel's usage. On SQLite each read is a round-trip to
-aiosqlite's thread, and round-trips are most of what a message costs, so this layer
-answers them from memory (``core/store/caches.py``) and a message costs only its two
-writes. Everything else goes straight to the inner store.
+workspace default), its channel's chosen tools and its channel's usage. On SQLite each
+read is a round-trip to aiosqlite's thread, and round-trips are most of what a message
+costs, so this layer answers them from memory (``core/store/caches.py``) and a message
+costs only its two writes. Everything else goes straight to the inner store.
 
 A cache can only be kept in step with the writes it sees: one written by another
 process would never reach it. So this layer is used only where one writer is
@@ -19,8 +19,8 @@ How the caches stay right with many tasks writing at once:
   conversation, a channel) was in flight at any moment of the read: such a write may
   land before or after the SELECT, and its own cache update before or after the read's;
 - a write updates the cache after it returns. Adding turns or usage commutes (turns go
-  where their ids put them), so concurrent adds keep the cache. A ``forget`` or a new
-  persona drops its entry while it is written (reads meanwhile go to the inner store),
+  where their ids put them), so concurrent adds keep the cache. A ``forget``, a new
+  persona or new tools drop their entry while it is written (reads meanwhile go to the inner store),
   and sets it when done, unless another write to the key overlapped it: which one
   committed last is not known here, so the next read loads it afresh;
 - a write that failed drops what it may have changed; one whose caller was cancelled
@@ -33,11 +33,11 @@ Every cache is bounded (least recently used entries go first), so memory stays f
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from core.answers import AnswerKey, AnswerRecord, AnswerState, Delivery, Route
 from core.errors import StoreError
@@ -52,6 +52,7 @@ from core.types import (
     NewTurn,
     Persona,
     PersonaChange,
+    ToolsChange,
     Turn,
     Usage,
     UsageTotals,
@@ -75,6 +76,10 @@ class CacheableStore(Store, Protocol):
         """Every persona, or None if there are more than ``limit``."""
         ...
 
+    async def all_channel_tools(self, limit: int) -> dict[ChannelRef, frozenset[str]] | None:
+        """Every channel's chosen tools, or None if more than ``limit`` channels chose."""
+        ...
+
     async def drain(self) -> None:
         """Wait until every write handed over so far has finished."""
         ...
@@ -88,8 +93,10 @@ class _Unknown:
         return "UNKNOWN"
 
 
-# A persona whose last write was not seen to land: read again, though the cache is complete.
+# A channel's value (persona, tools) whose last write was not seen to land: read again,
+# though the cache is complete.
 _UNKNOWN = _Unknown()
+_V = TypeVar("_V")
 
 
 @dataclass(slots=True)
@@ -145,8 +152,67 @@ class _InFlight:
                 del self._reads[key]
 
 
+class _PerChannel(Generic[_V]):
+    """A value of each channel that every message reads and admins seldom change (its
+    persona, its chosen tools): held once read, or every one from the start if they fit,
+    so that no message waits to learn that its channel has none (most have none).
+    ``None`` is a value: the channel has none."""
+
+    def __init__(self, size: int) -> None:
+        self._values: LruCache[ChannelRef, _V | None | _Unknown] = LruCache(size)
+        self._writes = _InFlight()
+
+    def load(self, every: dict[ChannelRef, _V] | None) -> None:
+        """Hold ``every`` channel's value; None: too many, each is read when first needed."""
+        if every is None:
+            return
+        for channel, value in every.items():
+            self._values.put(channel, value)
+        self._values.complete = True
+
+    async def get(
+        self,
+        channel: ChannelRef,
+        read: Callable[[ChannelRef], Awaitable[_V | None]],
+        keep: Callable[[], bool],
+    ) -> _V | None:
+        """The held value, else ``read``'s, held if no write overlapped it and ``keep()``."""
+        cached = self._values.get(channel)
+        if cached is not MISSING and cached is not _UNKNOWN:
+            return cached  # type: ignore[return-value]  # MISSING, _UNKNOWN were ruled out
+        if cached is MISSING and self._values.complete:
+            return None  # every channel's is held: this one has none
+        with self._writes.reading(channel) as reading:
+            value = await read(channel)
+        if not reading.spoiled and keep():
+            self._values.put(channel, value)
+        return value
+
+    def writing(self, channel: ChannelRef) -> None:
+        """A write begins: the store's answer is the one until it is done."""
+        self._writes.begin(channel)
+        self._values.put(channel, _UNKNOWN)
+
+    def written(self, channel: ChannelRef, value: _V | None) -> None:
+        # Overlapping writes: either may have committed last; read it again when needed.
+        self._values.put(channel, _UNKNOWN if self._writes.end(channel) else value)
+
+    def drop(self, channel: ChannelRef) -> None:
+        self._values.put(channel, _UNKNOWN)
+
+    def end(self, channel: ChannelRef) -> None:
+        self._writes.end(channel)
+
+    def clear(self) -> None:
+        self._values.clear()
+
+
+# A write to one channel's value: which values, and whose (see ``CachedStore._abandoned``).
+_ChannelWrite = tuple[_PerChannel[Any], ChannelRef]
+
+
 class CachedStore(OpenedInContext):
-    """``inner`` with its reads of turns, personas and usage cached.
+    """``inner`` with its reads of turns, personas, channels' tools and usage cached.
 
     ``guard``, if given, is held from ``open`` to ``aclose``: it is what makes this
     process the only writer. Without one the caller vouches for it (tests, benchmarks,
@@ -160,10 +226,10 @@ class CachedStore(OpenedInContext):
         self._opened = False
         self._closed = False
         self._recent = RecentTurns(_RECENT_DEPTH, _RECENT_CAPACITY)
-        self._personas: LruCache[ChannelRef, Persona | None | _Unknown] = LruCache(_CACHE_SIZE)
+        self._personas: _PerChannel[Persona] = _PerChannel(_CACHE_SIZE)
+        self._tools: _PerChannel[frozenset[str]] = _PerChannel(_CACHE_SIZE)
         self._usage: LruCache[ChannelRef, tuple[date, UsageTotals]] = LruCache(_CACHE_SIZE)
         self._turn_writes = _InFlight()
-        self._persona_writes = _InFlight()
         self._usage_writes = _InFlight()
         self._settling: set[asyncio.Task[None]] = set()
 
@@ -185,7 +251,7 @@ class CachedStore(OpenedInContext):
                 self._release_guard()
                 raise
             try:
-                await self._load_personas()
+                await self._load_channels()
             except BaseException:
                 self._closed = True
                 await self._inner.aclose()
@@ -203,6 +269,7 @@ class CachedStore(OpenedInContext):
             finally:
                 self._recent.clear()
                 self._personas.clear()
+                self._tools.clear()
                 self._usage.clear()
                 # Last: another process may write the file only once this one has closed it.
                 self._release_guard()
@@ -293,16 +360,7 @@ class CachedStore(OpenedInContext):
     # -- personas ----------------------------------------------------------------------
     async def get_persona(self, channel: ChannelRef) -> Persona | None:
         self._check_open("get_persona")
-        cached = self._personas.get(channel)
-        if cached is not MISSING and cached is not _UNKNOWN:
-            return cached  # type: ignore[return-value]  # MISSING, _UNKNOWN were ruled out
-        if cached is MISSING and self._personas.complete:
-            return None  # every persona is held: this channel has none
-        with self._persona_writes.reading(channel) as read:
-            persona = await self._inner.get_persona(channel)
-        if not read.spoiled and self._opened:
-            self._personas.put(channel, persona)
-        return persona
+        return await self._personas.get(channel, self._inner.get_persona, self._keeps)
 
     async def set_persona(
         self,
@@ -311,19 +369,37 @@ class CachedStore(OpenedInContext):
         actor_id: str,
         actor_name: str,
     ) -> PersonaChange:
-        self._persona_writes.begin(channel)
-        self._personas.put(channel, _UNKNOWN)  # the file's answer until the change is done
+        self._personas.writing(channel)
         try:
             change = await self._inner.set_persona(channel, persona, actor_id, actor_name)
         except BaseException as exc:
-            self._abandoned(exc, persona=channel)
+            self._abandoned(exc, channel_write=(self._personas, channel))
             raise
-        # Overlapping sets: either may have committed last; read it again when needed.
-        self._personas.put(channel, _UNKNOWN if self._persona_writes.end(channel) else persona)
+        self._personas.written(channel, persona)
         return change
 
     async def persona_history(self, channel: ChannelRef, limit: int) -> list[PersonaChange]:
         return await self._inner.persona_history(channel, limit)
+
+    # -- tools chosen per channel: read on every message once tools exist --------------
+    async def get_channel_tools(self, channel: ChannelRef) -> frozenset[str] | None:
+        self._check_open("get_channel_tools")
+        return await self._tools.get(channel, self._inner.get_channel_tools, self._keeps)
+
+    async def set_channel_tools(
+        self, channel: ChannelRef, tools: frozenset[str] | None, actor_id: str, actor_name: str
+    ) -> ToolsChange:
+        self._tools.writing(channel)
+        try:
+            change = await self._inner.set_channel_tools(channel, tools, actor_id, actor_name)
+        except BaseException as exc:
+            self._abandoned(exc, channel_write=(self._tools, channel))
+            raise
+        self._tools.written(channel, tools)
+        return change
+
+    async def tools_history(self, channel: ChannelRef, limit: int) -> list[ToolsChange]:
+        return await self._inner.tools_history(channel, limit)
 
     # -- usage -------------------------------------------------------------------------
     async def usage(self, channel: ChannelRef, day: date) -> UsageTotals:
@@ -394,15 +470,15 @@ class CachedStore(OpenedInContext):
             state = "closed" if self._closed else "not open (await open() first)"
             raise StoreError(f"{action}: {self!r} is {state}")
 
-    async def _load_personas(self) -> None:
-        """Hold every persona if they fit, so that no message waits to learn that its
-        channel has none (most have none, and a burst of new channels would each wait)."""
-        personas = await self._inner.all_personas(_CACHE_SIZE)
-        if personas is None:
-            return  # too many: each is read when first needed
-        for channel, persona in personas.items():
-            self._personas.put(channel, persona)
-        self._personas.complete = True
+    def _keeps(self) -> bool:
+        """Whether a value just read may be held: not once closing began."""
+        return self._opened
+
+    async def _load_channels(self) -> None:
+        """Hold every persona and every channel's tools if they fit: most channels have
+        neither, and a burst of new channels would each wait to learn it."""
+        self._personas.load(await self._inner.all_personas(_CACHE_SIZE))
+        self._tools.load(await self._inner.all_channel_tools(_CACHE_SIZE))
 
     def _count_usage(self, channel: ChannelRef, day: date, usage: Usage) -> None:
         cached = self._usage.get(channel)
@@ -418,7 +494,7 @@ class CachedStore(OpenedInContext):
         *,
         conversation: ConversationRef | None = None,
         usage: ChannelRef | None = None,
-        persona: ChannelRef | None = None,
+        channel_write: _ChannelWrite | None = None,
     ) -> None:
         """A write failed or its caller was cancelled: drop what it may have changed.
 
@@ -426,52 +502,54 @@ class CachedStore(OpenedInContext):
         statement goes on without its caller): its keys stay in flight, so that no read
         is held meanwhile, until the inner store has drained.
         """
-        self._drop(conversation, usage, persona)
+        self._drop(conversation, usage, channel_write)
         if isinstance(exc, asyncio.CancelledError):
             task = asyncio.get_running_loop().create_task(
-                self._settle(conversation, usage, persona), name="store-cache-settle")
+                self._settle(conversation, usage, channel_write), name="store-cache-settle")
             self._settling.add(task)
             task.add_done_callback(self._settling.discard)
         else:
-            self._end(conversation, usage, persona)
+            self._end(conversation, usage, channel_write)
 
     async def _settle(
         self,
         conversation: ConversationRef | None,
         usage: ChannelRef | None,
-        persona: ChannelRef | None,
+        channel_write: _ChannelWrite | None,
     ) -> None:
         try:
             await self._inner.drain()
         finally:
-            self._drop(conversation, usage, persona)
-            self._end(conversation, usage, persona)
+            self._drop(conversation, usage, channel_write)
+            self._end(conversation, usage, channel_write)
 
     def _drop(
         self,
         conversation: ConversationRef | None,
         usage: ChannelRef | None,
-        persona: ChannelRef | None,
+        channel_write: _ChannelWrite | None,
     ) -> None:
         if conversation is not None:
             self._recent.discard(conversation)
         if usage is not None:
             self._usage.pop(usage)
-        if persona is not None:
-            self._personas.put(persona, _UNKNOWN)
+        if channel_write is not None:
+            values, channel = channel_write
+            values.drop(channel)
 
     def _end(
         self,
         conversation: ConversationRef | None,
         usage: ChannelRef | None,
-        persona: ChannelRef | None,
+        channel_write: _ChannelWrite | None,
     ) -> None:
         if conversation is not None:
             self._turn_writes.end(conversation)
         if usage is not None:
             self._usage_writes.end(usage)
-        if persona is not None:
-            self._persona_writes.end(persona)
+        if channel_write is not None:
+            values, channel = channel_write
+            values.end(channel)
 
 
 def _plus(a: Usage, b: Usage) -> Usage:

@@ -22,6 +22,7 @@ from core.types import (
     NewTurn,
     Persona,
     PersonaChange,
+    ToolsChange,
     Turn,
     Usage,
     UsageTotals,
@@ -49,11 +50,14 @@ class InMemoryStore(OpenedInContext):
         self._turns: dict[ConversationRef, list[Turn]] = {}
         self._personas: dict[ChannelRef, Persona] = {}
         self._audit: list[PersonaChange] = []
+        self._channel_tools: dict[ChannelRef, frozenset[str]] = {}
+        self._tools_audit: list[ToolsChange] = []
         self._events: dict[tuple[str, str], datetime] = {}
         self._usage: dict[tuple[ChannelRef, date], Usage] = {}
         self._answers: dict[AnswerKey, _StoredAnswer] = {}
         # Turns linked to an event, by conversation (``forget`` drops them with the rest):
-        # the newest per (event id, role).
+        # the newest question and reply per (event id, role); an answer's tool steps
+        # share its event but are neither.
         self._event_turns: dict[ConversationRef, dict[tuple[str, str], Turn]] = {}
         # Image bytes by turn id, then by position in ``Turn.images``.
         self._image_data: dict[int, dict[int, bytes]] = {}
@@ -73,11 +77,12 @@ class InMemoryStore(OpenedInContext):
         data = image_bytes(turn)
         self._last_turn_id += 1
         stored = Turn(self._last_turn_id, turn.role, turn.content, turn.tokens,
-                      turn.author_id, turn.author_name, self._now(), turn.images)
+                      turn.author_id, turn.author_name, self._now(), turn.images,
+                      turn.tool_calls, turn.tool_call_id)
         self._turns.setdefault(conversation, []).append(stored)
         if data:
             self._image_data[stored.id] = dict(enumerate(data))
-        if turn.event_id:
+        if turn.event_id and turn.role != "tool" and not turn.tool_calls:
             self._event_turns.setdefault(conversation, {})[(turn.event_id, turn.role)] = stored
         return stored
 
@@ -146,6 +151,30 @@ class InMemoryStore(OpenedInContext):
         if limit <= 0:
             return []
         newest_first = (change for change in reversed(self._audit) if change.channel == channel)
+        return [change for change, _ in zip(newest_first, range(limit))]
+
+    # -- tools chosen per channel ------------------------------------------------------
+    async def get_channel_tools(self, channel: ChannelRef) -> frozenset[str] | None:
+        self._check_open()
+        return self._channel_tools.get(channel)
+
+    async def set_channel_tools(
+        self, channel: ChannelRef, tools: frozenset[str] | None, actor_id: str, actor_name: str
+    ) -> ToolsChange:
+        self._check_open()
+        before = self._channel_tools.pop(channel, None)
+        if tools is not None:
+            self._channel_tools[channel] = frozenset(tools)
+        change = ToolsChange(channel, actor_id, actor_name, before, tools, self._now())
+        self._tools_audit.append(change)
+        return change
+
+    async def tools_history(self, channel: ChannelRef, limit: int) -> list[ToolsChange]:
+        self._check_open()
+        if limit <= 0:
+            return []
+        newest_first = (change for change in reversed(self._tools_audit)
+                        if change.channel == channel)
         return [change for change, _ in zip(newest_first, range(limit))]
 
     # -- events ------------------------------------------------------------------------

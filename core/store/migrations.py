@@ -9,11 +9,16 @@ risking writes the newer code would not expect.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import aiosqlite
 
 from core.errors import StoreError
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "apply", "current_version"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Statement", "apply", "current_version"]
+
+# A statement of a step: SQL, or a function run in its place where plain SQL cannot say it.
+Statement = str | Callable[[aiosqlite.Connection], Awaitable[None]]
 
 # Each step is a tuple of statements, run one by one: ``executescript`` would commit the
 # surrounding transaction, and a step must land together with its version number.
@@ -203,8 +208,79 @@ _IMAGES_AND_FILES = (
     "ALTER TABLE personas ADD COLUMN vision INTEGER",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    _INITIAL_SCHEMA, _USAGE_ON_REPLY_TURNS, _ANSWER_RECORDS, _IMAGES_AND_FILES)
+# The CHECK on ``turns.role`` as step 1 wrote it, and as it must read to store tool turns.
+_ROLES_BEFORE_TOOLS = "CHECK (role IN ('user', 'assistant'))"
+_ROLES_WITH_TOOLS = "CHECK (role IN ('user', 'assistant', 'tool'))"
+
+
+async def _allow_tool_turns(db: aiosqlite.Connection) -> None:
+    """Widen the CHECK on ``turns.role`` to let 'tool' in, by editing the table's schema
+    text ("the simpler procedure" of SQLite's ALTER TABLE page, for changing a CHECK).
+
+    Not the 12-step rebuild: that copies every turn ever stored (for a long-lived bot,
+    seconds to minutes and as much disk again, under the write lock) and must recreate
+    the table's indexes, triggers and AUTOINCREMENT counter by hand. A wider CHECK needs
+    none of it: every stored row already passes it, so no row is touched and the step
+    costs the same for any size; it is one UPDATE of the migration's transaction, undone
+    with it. Run last in its step: ALTER TABLE ADD COLUMN finds where to write by an
+    offset into the parsed text, which this edit would shift until the schema is re-read.
+    Bumping ``schema_version`` makes this connection and every other re-read it. (SQLite's
+    "defensive" mode would refuse the edit; Python's sqlite3 leaves it off.)
+    """
+    async with db.execute("PRAGMA schema_version") as cursor:
+        (version,) = await cursor.fetchone() or (0,)
+    await db.execute("PRAGMA writable_schema = ON")
+    try:
+        changed = (await db.execute(
+            "UPDATE sqlite_master SET sql = replace(sql, ?, ?)"
+            " WHERE type = 'table' AND name = 'turns' AND instr(sql, ?) > 0",
+            (_ROLES_BEFORE_TOOLS, _ROLES_WITH_TOOLS, _ROLES_BEFORE_TOOLS))).rowcount
+    finally:
+        await db.execute("PRAGMA writable_schema = OFF")
+    if changed != 1:
+        # Raised inside the migration's transaction: the database stays as it was.
+        raise StoreError("the turns table does not have the CHECK on role that chatwright "
+                         "created; this database cannot be upgraded to store tool turns")
+    # PRAGMA takes no parameters; ``version`` is an int SQLite gave us.
+    await db.execute(f"PRAGMA schema_version = {int(version) + 1}")
+
+
+# Tools: an assistant turn's tool calls (JSON, NULL for none) and a tool turn's call id
+# (NULL for none); each channel's chosen tools (a sorted JSON list of names; no row: not
+# chosen) with an audit log like personas'; a persona's tools (JSON list, NULL: default).
+_TOOLS = (
+    "ALTER TABLE turns ADD COLUMN tool_calls TEXT",
+    "ALTER TABLE turns ADD COLUMN tool_call_id TEXT",
+    "ALTER TABLE personas ADD COLUMN tools TEXT",
+    """
+    CREATE TABLE channel_tools (
+        platform TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        tools TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (platform, workspace, channel)
+    )
+    """,
+    """
+    CREATE TABLE tools_audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        platform TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        actor_id TEXT NOT NULL,
+        actor_name TEXT NOT NULL,
+        before TEXT,
+        after TEXT,
+        changed_at TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX tools_audit_by_channel ON tools_audit (platform, workspace, channel, id)",
+    _allow_tool_turns,  # last: see its docstring
+)
+
+MIGRATIONS: tuple[tuple[Statement, ...], ...] = (
+    _INITIAL_SCHEMA, _USAGE_ON_REPLY_TURNS, _ANSWER_RECORDS, _IMAGES_AND_FILES, _TOOLS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -231,8 +307,11 @@ async def apply(db: aiosqlite.Connection) -> int:
     return SCHEMA_VERSION
 
 
-async def _run_step(db: aiosqlite.Connection, number: int, step: tuple[str, ...]) -> None:
+async def _run_step(db: aiosqlite.Connection, number: int, step: tuple[Statement, ...]) -> None:
     for statement in step:
-        await db.execute(statement)
+        if isinstance(statement, str):
+            await db.execute(statement)
+        else:
+            await statement(db)
     # PRAGMA takes no parameters; ``number`` is an int we computed, never user input.
     await db.execute(f"PRAGMA user_version = {int(number)}")

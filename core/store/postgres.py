@@ -7,10 +7,10 @@ process; they have no place here.)
 
 Each operation is one statement on a pooled asyncpg connection (one round trip, and
 prepared once per connection by asyncpg), atomic by itself. The operations every answer
-makes (claims, persona lookups, turns and replies, the checks, saves and finishes of
-answers) are batched: calls made while a statement of their kind is in flight share the
-next one, each caller still getting its own result (``Batcher``), so a burst of 200
-answers costs a few round trips per step instead of 200 turns at the pool.
+makes (claims, persona and tools lookups, turns and replies, the checks, saves and
+finishes of answers) are batched: calls made while a statement of their kind is in
+flight share the next one, each caller still getting its own result (``Batcher``), so
+a burst of 200 answers costs a few round trips per step instead of 200 turns at the pool.
 
 - a turn finds or creates its conversation in the INSERT that stores it, and a reply
   counts its usage in that same statement;
@@ -20,10 +20,10 @@ answers costs a few round trips per step instead of 200 turns at the pool.
   (the owner holds it, it is answering, its lease ran out), and taking expired answers
   locks them ``FOR UPDATE SKIP LOCKED``, so two replicas never take the same one.
 
-Only ``set_persona`` (read the old persona, write the new one and its audit entry) and
-storing a turn with images (the turn, then its images' bytes) need a transaction of
-several statements. Within this process, the writes to one answer
-go out in the order they were called (``_InCallOrder``), as they would on one connection.
+Only ``set_persona`` and ``set_channel_tools`` (read the old value, write the new one and
+its audit entry) and storing a turn with images (the turn, then its images' bytes) need
+a transaction of several statements. Within this process, the writes to one answer go
+out in the order they were called (``_InCallOrder``), as they would on one connection.
 
 Times are ``timestamptz`` from the injected ``clock``, never the server's ``now()``.
 """
@@ -63,6 +63,12 @@ from core.store.values import (
     images_to_json,
     persona_from_json,
     persona_to_json,
+    tool_calls_from_json,
+    tool_calls_to_json,
+    tool_names_from_json,
+    tool_names_to_json,
+    tool_set_from_json,
+    tool_set_to_json,
     utc_now,
 )
 from core.store import postgres_migrations
@@ -75,6 +81,7 @@ from core.types import (
     NewTurn,
     Persona,
     PersonaChange,
+    ToolsChange,
     Turn,
     Usage,
     UsageTotals,
@@ -100,6 +107,7 @@ _CONNECT_ERRORS = (*_DRIVER_ERRORS, ValueError)
 # first names what is locked, the second hashes which one.
 _CONVERSATION_CLAIMS = 0x6377_0001
 _CHANNEL_PERSONA = 0x6377_0002
+_CHANNEL_TOOLS = 0x6377_0003
 # Batches (``Batcher``): rows per statement, and statements of one kind in flight at
 # once (two: one held up in the database does not stop the others; more would take
 # connections the other operations of a burst are waiting for).
@@ -108,8 +116,8 @@ _LANES = 2
 
 # -- turns -----------------------------------------------------------------------------
 # The turns and replies stored at once share this statement, one element of each array
-# per turn, in call order ($16): $1..$4 name the conversation, $5 is now, $6..$12 the
-# turn; a reply's usage ($13 day, $14 prompt, $15 completion) is counted in the same
+# per turn, in call order ($18): $1..$4 name the conversation, $5 is now, $6..$14 the
+# turn; a reply's usage ($15 day, $16 prompt, $17 completion) is counted in the same
 # statement, both or neither (a plain turn has NULLs there).
 #
 # Conversations are read first: an existing one (the usual case) is found without a
@@ -127,11 +135,11 @@ _ADD_TURNS = """
     WITH new AS (
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
                              $5::timestamptz[], $6::text[], $7::text[], $8::int[], $9::text[],
-                             $10::text[], $11::text[], $12::text[], $13::date[],
-                             $14::bigint[], $15::bigint[], $16::int[])
+                             $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
+                             $15::date[], $16::bigint[], $17::bigint[], $18::int[])
             AS r(platform, workspace, channel, thread, now, role, content, tokens,
-                 author_id, author_name, event_id, images, day, prompt_tokens,
-                 completion_tokens, n)),
+                 author_id, author_name, event_id, images, tool_calls, tool_call_id, day,
+                 prompt_tokens, completion_tokens, n)),
     found AS (
         SELECT id, platform, workspace, channel, thread FROM conversations
         WHERE (platform, workspace, channel, thread) IN (
@@ -149,9 +157,9 @@ _ADD_TURNS = """
     conversation AS (SELECT * FROM found UNION ALL SELECT * FROM created),
     turn AS (
         INSERT INTO turns (conversation_id, role, content, tokens, author_id, author_name,
-                           created_at, event_id, images)
+                           created_at, event_id, images, tool_calls, tool_call_id)
         SELECT conversation.id, role, content, tokens, author_id, author_name, now, event_id,
-               images
+               images, tool_calls, tool_call_id
         FROM new JOIN conversation USING (platform, workspace, channel, thread)
         ORDER BY n
         RETURNING id),
@@ -169,7 +177,10 @@ _ADD_TURNS = """
             completion_tokens = usage_daily.completion_tokens + excluded.completion_tokens)
     SELECT id FROM turn
 """
-_TURN_COLUMNS = "id, role, content, tokens, author_id, author_name, created_at, images"
+_TURN_COLUMNS = """
+    id, role, content, tokens, author_id, author_name, created_at, images, tool_calls,
+    tool_call_id
+"""
 _CONVERSATION_IS = """
     conversation_id = (
         SELECT id FROM conversations
@@ -189,10 +200,13 @@ _FORGET = f"""
     WITH images AS (DELETE FROM turn_images WHERE {_CONVERSATION_IS})
     DELETE FROM turns WHERE {_CONVERSATION_IS}
 """
-# The newest turn of each role linked to the event.
+# The newest turn of each role linked to the event. The steps of an answer that called
+# tools share its event: its reply is the assistant turn that called none (a question
+# never has calls), and tool turns are never its question.
 _ANSWER_TURNS = f"""
     SELECT DISTINCT ON (role) {_TURN_COLUMNS} FROM turns
-    WHERE {_CONVERSATION_IS} AND event_id = $5
+    WHERE {_CONVERSATION_IS} AND event_id = $5 AND role IN ('user', 'assistant')
+        AND tool_calls IS NULL
     ORDER BY role, id DESC
 """
 
@@ -224,7 +238,8 @@ _PRUNE_IMAGES = f"""
 """
 
 # -- personas, usage, events -----------------------------------------------------------
-_PERSONA_COLUMNS = "system_prompt, name, description, model, temperature, max_tokens, vision"
+_PERSONA_COLUMNS = (
+    "system_prompt, name, description, model, temperature, max_tokens, vision, tools")
 _CHANNEL_IS = "platform = $1 AND workspace = $2 AND channel = $3"
 _GET_PERSONA = f"SELECT {_PERSONA_COLUMNS} FROM personas WHERE {_CHANNEL_IS}"
 # Every answer looks its persona up: the lookups made at once share one statement, and
@@ -243,12 +258,12 @@ _LOCK_CHANNEL_PERSONA = (
 )
 _UPSERT_PERSONA = f"""
     INSERT INTO personas (platform, workspace, channel, {_PERSONA_COLUMNS}, updated_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
     ON CONFLICT (platform, workspace, channel) DO UPDATE SET
         system_prompt = excluded.system_prompt, name = excluded.name,
         description = excluded.description, model = excluded.model,
         temperature = excluded.temperature, max_tokens = excluded.max_tokens,
-        vision = excluded.vision, updated_at = excluded.updated_at
+        vision = excluded.vision, tools = excluded.tools, updated_at = excluded.updated_at
 """
 _DELETE_PERSONA = f"DELETE FROM personas WHERE {_CHANNEL_IS}"
 _INSERT_AUDIT = """
@@ -258,6 +273,40 @@ _INSERT_AUDIT = """
 """
 _PERSONA_HISTORY = f"""
     SELECT actor_id, actor_name, before, after, changed_at FROM persona_audit
+    WHERE {_CHANNEL_IS}
+    ORDER BY id DESC
+    LIMIT $4
+"""
+# -- tools chosen per channel (no row: never chosen, or reset) --------------------------
+_GET_CHANNEL_TOOLS = f"SELECT tools FROM channel_tools WHERE {_CHANNEL_IS}"
+# Once tools exist every answer looks its channel's choice up, as its persona: the
+# lookups made at once share one statement, giving back the places ($4) that have one.
+_GET_CHANNEL_TOOLS_MANY = """
+    SELECT asked.n, tools
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::int[])
+        AS asked(platform, workspace, channel, n)
+    JOIN channel_tools USING (platform, workspace, channel)
+"""
+# As for personas: changes of one channel's tools queue up, so each audit entry's
+# "before" is the "after" of the one before it.
+_LOCK_CHANNEL_TOOLS = (
+    f"SELECT pg_advisory_xact_lock({_CHANNEL_TOOLS},"
+    " hashtext(concat_ws(chr(31), $1::text, $2::text, $3::text)))"
+)
+_UPSERT_CHANNEL_TOOLS = """
+    INSERT INTO channel_tools (platform, workspace, channel, tools, updated_at)
+    VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (platform, workspace, channel) DO UPDATE SET
+        tools = excluded.tools, updated_at = excluded.updated_at
+"""
+_DELETE_CHANNEL_TOOLS = f"DELETE FROM channel_tools WHERE {_CHANNEL_IS}"
+_INSERT_TOOLS_AUDIT = """
+    INSERT INTO tools_audit
+        (platform, workspace, channel, actor_id, actor_name, before, after, changed_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+"""
+_TOOLS_HISTORY = f"""
+    SELECT actor_id, actor_name, before, after, changed_at FROM tools_audit
     WHERE {_CHANNEL_IS}
     ORDER BY id DESC
     LIMIT $4
@@ -442,6 +491,8 @@ class PostgresStore(OpenedInContext):
         self._turns: Batcher[_NewTurn, Turn] = Batcher(self._add_turns, _MAX_BATCH, lanes)
         self._persona_reads: Batcher[ChannelRef, Persona | None] = Batcher(
             self._get_personas, _MAX_BATCH, lanes)
+        self._tools_reads: Batcher[ChannelRef, frozenset[str] | None] = Batcher(
+            self._get_channel_tools, _MAX_BATCH, lanes)
 
     def __repr__(self) -> str:
         return f"PostgresStore({self._shown!r})"
@@ -546,7 +597,7 @@ class PostgresStore(OpenedInContext):
         async with self._connection("set_persona") as db, db.transaction():
             await db.execute(_LOCK_CHANNEL_PERSONA, *key)
             row = await db.fetchrow(_GET_PERSONA, *key)
-            before = None if row is None else Persona(*row)
+            before = None if row is None else _persona_from_row(row)
             if persona is None:
                 await db.execute(_DELETE_PERSONA, *key)
             else:
@@ -563,6 +614,37 @@ class PostgresStore(OpenedInContext):
         async with self._connection("persona_history") as db:
             rows = await db.fetch(_PERSONA_HISTORY, *channel_key(channel), limit)
         return [_change_from_row(channel, row) for row in rows]
+
+    # -- tools chosen per channel ------------------------------------------------------
+    async def get_channel_tools(self, channel: ChannelRef) -> frozenset[str] | None:
+        self._open_pool("get_channel_tools")
+        return await self._tools_reads.submit(channel)
+
+    async def set_channel_tools(
+        self, channel: ChannelRef, tools: frozenset[str] | None, actor_id: str, actor_name: str
+    ) -> ToolsChange:
+        now = self._now()
+        key = channel_key(channel)
+        async with self._connection("set_channel_tools") as db, db.transaction():
+            await db.execute(_LOCK_CHANNEL_TOOLS, *key)
+            before = tool_set_from_json(await db.fetchval(_GET_CHANNEL_TOOLS, *key))
+            if tools is None:
+                await db.execute(_DELETE_CHANNEL_TOOLS, *key)
+            else:
+                await db.execute(_UPSERT_CHANNEL_TOOLS, *key, tool_set_to_json(tools), now)
+            await db.execute(_INSERT_TOOLS_AUDIT, *key, actor_id, actor_name,
+                             tool_set_to_json(before), tool_set_to_json(tools), now)
+        return ToolsChange(channel, actor_id, actor_name, before, tools, now)
+
+    async def tools_history(self, channel: ChannelRef, limit: int) -> list[ToolsChange]:
+        self._open_pool("tools_history")
+        if limit <= 0:
+            return []
+        async with self._connection("tools_history") as db:
+            rows = await db.fetch(_TOOLS_HISTORY, *channel_key(channel), limit)
+        return [ToolsChange(channel, actor_id, actor_name, tool_set_from_json(before),
+                            tool_set_from_json(after), changed_at)
+                for actor_id, actor_name, before, after, changed_at in rows]
 
     # -- events ------------------------------------------------------------------------
     async def claim_event(self, platform: str, event_id: str) -> bool:
@@ -819,7 +901,19 @@ class PostgresStore(OpenedInContext):
             rows = await db.fetch(_GET_PERSONAS, [channel.platform for channel in batch],
                                   [channel.workspace for channel in batch],
                                   [channel.channel for channel in batch], list(range(len(batch))))
-        found = {row[0]: Persona(*row[1:]) for row in rows}
+        found = {row[0]: _persona_from_row(row[1:]) for row in rows}
+        return [found.get(n) for n in range(len(batch))]
+
+    async def _get_channel_tools(
+        self, batch: list[ChannelRef]
+    ) -> list[frozenset[str] | None | Exception]:
+        """``Batcher``' reader for channels' tools: one SELECT for the batch."""
+        async with self._connection("get_channel_tools") as db:
+            rows = await db.fetch(
+                _GET_CHANNEL_TOOLS_MANY, [channel.platform for channel in batch],
+                [channel.workspace for channel in batch], [channel.channel for channel in batch],
+                list(range(len(batch))))
+        found = {n: tool_set_from_json(tools) for n, tools in rows}
         return [found.get(n) for n in range(len(batch))]
 
     async def _earlier_unfinished(self, batch: list[AnswerKey]) -> list[bool | Exception]:
@@ -833,18 +927,18 @@ class PostgresStore(OpenedInContext):
 
 @dataclass(frozen=True, slots=True)
 class _NewTurn:
-    """A turn or reply waiting for its batch: ``_ADD_TURNS``' $1..$15, one per column."""
+    """A turn or reply waiting for its batch: ``_ADD_TURNS``' $1..$17, one per column."""
 
     turn: NewTurn
     params: tuple[Any, ...]
 
     @property
     def action(self) -> str:
-        return "add_turn" if self.params[12] is None else "add_reply"  # $13, a reply's day
+        return "add_turn" if self.params[14] is None else "add_reply"  # $15, a reply's day
 
 
 def _add_turns_args(batch: list[_NewTurn]) -> list[list[Any]]:
-    """``_ADD_TURNS``' arrays: one per column ($1..$15), then the call order ($16)."""
+    """``_ADD_TURNS``' arrays: one per column ($1..$17), then the call order ($18)."""
     columns = [list(column) for column in zip(*(new.params for new in batch), strict=True)]
     return [*columns, list(range(len(batch)))]
 
@@ -928,23 +1022,26 @@ def _count(status: str) -> int:
 
 
 def _turn_params(conversation: ConversationRef, turn: NewTurn, now: datetime) -> tuple[Any, ...]:
-    # $1..$12 of ``_ADD_TURNS``. "" (no event) is stored as NULL: such turns stay out of
-    # the index ``turns_by_event``.
+    # $1..$14 of ``_ADD_TURNS``. "" (no event, no call) is stored as NULL: such turns stay
+    # out of the index ``turns_by_event``, and a turn without tools costs two NULLs.
     return (*conversation_key(conversation), now, turn.role, turn.content, turn.tokens,
             turn.author_id, turn.author_name, turn.event_id or None,
-            images_to_json(turn.images))
+            images_to_json(turn.images), tool_calls_to_json(turn.tool_calls),
+            turn.tool_call_id or None)
 
 
 def _stored(turn_id: int, turn: NewTurn, created_at: datetime) -> Turn:
     return Turn(turn_id, turn.role, turn.content, turn.tokens, turn.author_id,
-                turn.author_name, created_at, turn.images)
+                turn.author_name, created_at, turn.images, turn.tool_calls, turn.tool_call_id)
 
 
 def _turn_from_row(row: asyncpg.Record) -> Turn:
     # Positional, in _TURN_COLUMNS's order.
-    turn_id, role, content, tokens, author_id, author_name, created_at, images = row
+    (turn_id, role, content, tokens, author_id, author_name, created_at, images, tool_calls,
+     tool_call_id) = row
     return Turn(turn_id, role, content, tokens, author_id, author_name, created_at,
-                images_from_json(images))
+                images_from_json(images), tool_calls_from_json(tool_calls),
+                tool_call_id or "")
 
 
 def _answer_from_row(row: Any) -> AnswerRecord:
@@ -959,8 +1056,16 @@ def _answer_from_row(row: Any) -> AnswerRecord:
 
 
 def _persona_values(persona: Persona) -> tuple[Any, ...]:
+    # In _PERSONA_COLUMNS's order.
     return (persona.system_prompt, persona.name, persona.description, persona.model,
-            persona.temperature, persona.max_tokens, persona.vision)
+            persona.temperature, persona.max_tokens, persona.vision,
+            tool_names_to_json(persona.tools))
+
+
+def _persona_from_row(row: Any) -> Persona:
+    # Positional, in _PERSONA_COLUMNS's order; ``tools`` is JSON text or NULL.
+    *values, tools = row
+    return Persona(*values, tools=tool_names_from_json(tools))
 
 
 def _change_from_row(channel: ChannelRef, row: asyncpg.Record) -> PersonaChange:

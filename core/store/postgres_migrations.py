@@ -184,7 +184,49 @@ _IMAGES_AND_FILES = (
     "ALTER TABLE personas ADD COLUMN vision boolean",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_INITIAL_SCHEMA, _ANSWER_RECORDS, _IMAGES_AND_FILES)
+# Tools: an assistant turn's tool calls (JSON text, NULL for none) and a tool turn's call
+# id (NULL for none); each channel's chosen tools (a sorted JSON list of names; no row:
+# not chosen) with an audit log like personas'; a persona's tools (JSON list, NULL: the
+# default). The role CHECK is the one step 1 declared inline, which PostgreSQL named
+# ``turns_role_check``; re-adding it checks every turn once, under the lock the step
+# already holds (they all pass: the old CHECK was narrower).
+_TOOLS = (
+    """
+    ALTER TABLE turns
+        DROP CONSTRAINT turns_role_check,
+        ADD CONSTRAINT turns_role_check CHECK (role IN ('user', 'assistant', 'tool')),
+        ADD COLUMN tool_calls text,
+        ADD COLUMN tool_call_id text
+    """,
+    "ALTER TABLE personas ADD COLUMN tools text",
+    """
+    CREATE TABLE channel_tools (
+        platform text NOT NULL,
+        workspace text NOT NULL,
+        channel text NOT NULL,
+        tools text NOT NULL,
+        updated_at timestamptz NOT NULL,
+        PRIMARY KEY (platform, workspace, channel)
+    )
+    """,
+    """
+    CREATE TABLE tools_audit (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        platform text NOT NULL,
+        workspace text NOT NULL,
+        channel text NOT NULL,
+        actor_id text NOT NULL,
+        actor_name text NOT NULL,
+        before jsonb,
+        after jsonb,
+        changed_at timestamptz NOT NULL
+    )
+    """,
+    "CREATE INDEX tools_audit_by_channel ON tools_audit (platform, workspace, channel, id)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    _INITIAL_SCHEMA, _ANSWER_RECORDS, _IMAGES_AND_FILES, _TOOLS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -18,6 +18,7 @@ from core.types import (
     NewTurn,
     Persona,
     PersonaChange,
+    ToolsChange,
     Turn,
     Usage,
     UsageTotals,
@@ -37,7 +38,8 @@ class Store(Protocol):
 
     # -- turns -------------------------------------------------------------------------
     async def add_turn(self, conversation: ConversationRef, turn: NewTurn) -> Turn:
-        """Store one complete turn (creating the conversation if new)."""
+        """Store one complete turn (creating the conversation if new): a question, or a
+        step of an answer (an assistant turn with ``tool_calls``, a ``tool`` turn)."""
         ...
 
     async def add_reply(
@@ -88,6 +90,22 @@ class Store(Protocol):
 
     async def persona_history(self, channel: ChannelRef, limit: int) -> list[PersonaChange]:
         """The newest ``limit`` audit entries for the channel, newest first."""
+        ...
+
+    # -- tools enabled per channel (``/tools enable|disable``) --------------------------
+    async def get_channel_tools(self, channel: ChannelRef) -> frozenset[str] | None:
+        """The tools the channel's admins chose; None if they never did (or reset)."""
+        ...
+
+    async def set_channel_tools(
+        self, channel: ChannelRef, tools: frozenset[str] | None, actor_id: str, actor_name: str
+    ) -> ToolsChange:
+        """Set (or with ``None`` clear) the channel's tools and append to the tools audit
+        log, atomically."""
+        ...
+
+    async def tools_history(self, channel: ChannelRef, limit: int) -> list[ToolsChange]:
+        """The newest ``limit`` tools audit entries for the channel, newest first."""
         ...
 
     # -- events ------------------------------------------------------------------------
@@ -162,8 +180,9 @@ class Store(Protocol):
     async def answer_turns(
         self, conversation: ConversationRef, event_id: str
     ) -> tuple[Turn | None, Turn | None]:
-        """The stored question (user turn) and reply (assistant turn) of that event,
-        each None if not stored (turns are linked to it by ``NewTurn.event_id``)."""
+        """The stored question (user turn) and reply (the assistant turn without tool
+        calls) of that event, each None if not stored (turns are linked to it by
+        ``NewTurn.event_id``; the tool steps of its answer carry it too)."""
         ...
 
     # -- usage -------------------------------------------------------------------------

@@ -66,6 +66,12 @@ from core.store.values import (
     images_to_json,
     persona_from_json,
     persona_to_json,
+    tool_calls_from_json,
+    tool_calls_to_json,
+    tool_names_from_json,
+    tool_names_to_json,
+    tool_set_from_json,
+    tool_set_to_json,
     utc_now,
 )
 from core.store import migrations
@@ -79,6 +85,7 @@ from core.types import (
     NewTurn,
     Persona,
     PersonaChange,
+    ToolsChange,
     Turn,
     Usage,
     UsageTotals,
@@ -99,7 +106,7 @@ _MEMORY = ":memory:"
 # miss costs a trip), so memory stays flat for any bot.
 _KNOWN_CONVERSATIONS = 100_000
 # Rows per multi-row statement: far below SQLite's 32,766 bound parameters (a turn has
-# 12, an answer record 19).
+# 14, an answer record 19).
 _MAX_INSERT_ROWS = 200
 # Conversations per grouped history read: SQLite allows 500 terms in a compound SELECT.
 _MAX_GROUPED_READS = 200
@@ -118,12 +125,17 @@ _UPSERT_CONVERSATIONS = """
 """
 _TURN_COLUMNS = """
     (conversation_id, role, content, tokens, author_id, author_name, created_at,
-     usage_day, prompt_tokens, completion_tokens, event_id, images)
+     usage_day, prompt_tokens, completion_tokens, event_id, images, tool_calls, tool_call_id)
 """
-_TURN_VALUES = 12
-_SEED_TURN = f"INSERT INTO turns {_TURN_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-_RECENT_TURNS = """
-    SELECT id, role, content, tokens, author_id, author_name, created_at, images
+_TURN_VALUES = 14
+_SEED_TURN = f"INSERT INTO turns {_TURN_COLUMNS} VALUES ({', '.join(['?'] * _TURN_VALUES)})"
+# What a ``Turn`` is decoded from (``_turn_from_row``), in this order.
+_TURN_READ = """
+    id, role, content, tokens, author_id, author_name, created_at, images, tool_calls,
+    tool_call_id
+"""
+_RECENT_TURNS = f"""
+    SELECT {_TURN_READ}
     FROM turns
     WHERE conversation_id = (
             SELECT id FROM conversations
@@ -183,24 +195,24 @@ _USAGE = """
     WHERE platform = ? AND workspace = ? AND channel = ?
 """
 _GET_PERSONA = """
-    SELECT system_prompt, name, description, model, temperature, max_tokens, vision
+    SELECT system_prompt, name, description, model, temperature, max_tokens, vision, tools
     FROM personas WHERE platform = ? AND workspace = ? AND channel = ?
 """
 # Every persona, up to a limit (``all_personas``).
 _ALL_PERSONAS = """
     SELECT platform, workspace, channel, system_prompt, name, description, model,
-           temperature, max_tokens, vision
+           temperature, max_tokens, vision, tools
     FROM personas LIMIT ?
 """
 _UPSERT_PERSONA = """
     INSERT INTO personas (platform, workspace, channel, system_prompt, name, description,
-                          model, temperature, max_tokens, vision, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                          model, temperature, max_tokens, vision, tools, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (platform, workspace, channel) DO UPDATE SET
         system_prompt = excluded.system_prompt, name = excluded.name,
         description = excluded.description, model = excluded.model,
         temperature = excluded.temperature, max_tokens = excluded.max_tokens,
-        vision = excluded.vision, updated_at = excluded.updated_at
+        vision = excluded.vision, tools = excluded.tools, updated_at = excluded.updated_at
 """
 _DELETE_PERSONA = "DELETE FROM personas WHERE platform = ? AND workspace = ? AND channel = ?"
 _INSERT_AUDIT = """
@@ -214,6 +226,32 @@ _PERSONA_HISTORY = """
     ORDER BY id DESC
     LIMIT ?
 """
+# -- tools chosen per channel (no row: never chosen, or reset) ------------------------
+_GET_CHANNEL_TOOLS = """
+    SELECT tools FROM channel_tools WHERE platform = ? AND workspace = ? AND channel = ?
+"""
+# Every channel's choice, up to a limit (``all_channel_tools``).
+_ALL_CHANNEL_TOOLS = "SELECT platform, workspace, channel, tools FROM channel_tools LIMIT ?"
+_UPSERT_CHANNEL_TOOLS = """
+    INSERT INTO channel_tools (platform, workspace, channel, tools, updated_at)
+    VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (platform, workspace, channel) DO UPDATE SET
+        tools = excluded.tools, updated_at = excluded.updated_at
+"""
+_DELETE_CHANNEL_TOOLS = """
+    DELETE FROM channel_tools WHERE platform = ? AND workspace = ? AND channel = ?
+"""
+_INSERT_TOOLS_AUDIT = """
+    INSERT INTO tools_audit
+        (platform, workspace, channel, actor_id, actor_name, before, after, changed_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_TOOLS_HISTORY = """
+    SELECT actor_id, actor_name, before, after, changed_at FROM tools_audit
+    WHERE platform = ? AND workspace = ? AND channel = ?
+    ORDER BY id DESC
+    LIMIT ?
+"""
 # RETURNING gives only the rows inserted: the events claimed now, not the repeats.
 _CLAIM_EVENTS = """
     INSERT INTO processed_events (platform, event_id, claimed_at) VALUES {values}
@@ -221,14 +259,16 @@ _CLAIM_EVENTS = """
     RETURNING platform, event_id
 """
 _PRUNE_EVENTS = "DELETE FROM processed_events WHERE claimed_at < ?"
-# A turn's link to its answer; newest last, so the newest of each role wins.
-_ANSWER_TURNS = """
-    SELECT id, role, content, tokens, author_id, author_name, created_at, images
+# A turn's link to its answer; newest last, so the newest of each role wins. The steps
+# of an answer that called tools share its event: its reply is the assistant turn that
+# called none (a question never has calls), and tool turns are never its question.
+_ANSWER_TURNS = f"""
+    SELECT {_TURN_READ}
     FROM turns
     WHERE conversation_id = (
             SELECT id FROM conversations
             WHERE platform = ? AND workspace = ? AND channel = ? AND thread = ?)
-        AND event_id = ?
+        AND event_id = ? AND role IN ('user', 'assistant') AND tool_calls IS NULL
     ORDER BY id
 """
 
@@ -527,6 +567,49 @@ class SQLiteStore(OpenedInContext):
         async with self._connection("persona_history") as db:
             rows = await db.execute_fetchall(_PERSONA_HISTORY, (*channel_key(channel), limit))
         return [_change_from_row(channel, row) for row in rows]
+
+    # -- tools chosen per channel ------------------------------------------------------
+    async def get_channel_tools(self, channel: ChannelRef) -> frozenset[str] | None:
+        async with self._connection("get_channel_tools") as db:
+            return await _select_channel_tools(db, channel)
+
+    async def all_channel_tools(self, limit: int) -> dict[ChannelRef, frozenset[str]] | None:
+        """Every channel's chosen tools, or None if more than ``limit`` channels chose
+        (for a cache that holds them all, as ``all_personas``)."""
+        async with self._connection("all_channel_tools") as db:
+            rows = await db.execute_fetchall(_ALL_CHANNEL_TOOLS, (limit + 1,))
+        if len(rows) > limit:
+            return None
+        return {ChannelRef(platform, workspace, channel): tool_set_from_json(tools)
+                for platform, workspace, channel, tools in rows}
+
+    async def set_channel_tools(
+        self, channel: ChannelRef, tools: frozenset[str] | None, actor_id: str, actor_name: str
+    ) -> ToolsChange:
+        now = self._now()
+        key = channel_key(channel)
+        async with self._connection("set_channel_tools") as db:
+            async with _write_transaction(db):
+                before = await _select_channel_tools(db, channel)
+                if tools is None:
+                    await db.execute(_DELETE_CHANNEL_TOOLS, key)
+                else:
+                    await db.execute(_UPSERT_CHANNEL_TOOLS,
+                                     (*key, tool_set_to_json(tools), _to_text(now)))
+                change = ToolsChange(channel, actor_id, actor_name, before, tools, now)
+                await db.execute(_INSERT_TOOLS_AUDIT, (
+                    *key, actor_id, actor_name, tool_set_to_json(before),
+                    tool_set_to_json(tools), _to_text(now)))
+        return change
+
+    async def tools_history(self, channel: ChannelRef, limit: int) -> list[ToolsChange]:
+        if limit <= 0:
+            return []
+        async with self._connection("tools_history") as db:
+            rows = await db.execute_fetchall(_TOOLS_HISTORY, (*channel_key(channel), limit))
+        return [ToolsChange(channel, actor_id, actor_name, tool_set_from_json(before),
+                            tool_set_from_json(after), _from_text(changed_at))
+                for actor_id, actor_name, before, after, changed_at in rows]
 
     # -- events ------------------------------------------------------------------------
     async def claim_event(self, platform: str, event_id: str) -> bool:
@@ -958,10 +1041,12 @@ def _turn_row(
     # Column order of _TURN_COLUMNS.
     prompt, completion = (None, None) if usage is None else (usage.prompt_tokens,
                                                              usage.completion_tokens)
-    # "" (no event) is stored as NULL: such turns stay out of the index ``turns_by_event``.
+    # "" (no event, no call) is stored as NULL: such turns stay out of the index
+    # ``turns_by_event``, and a turn without tools costs two NULLs.
     return (conversation_id, turn.role, turn.content, turn.tokens, turn.author_id,
             turn.author_name, created_at, usage_day, prompt, completion,
-            turn.event_id or None, images_to_json(turn.images))
+            turn.event_id or None, images_to_json(turn.images),
+            tool_calls_to_json(turn.tool_calls), turn.tool_call_id or None)
 
 
 def _pending_row(pending: _PendingTurn) -> tuple[Any, ...]:
@@ -972,14 +1057,17 @@ def _pending_row(pending: _PendingTurn) -> tuple[Any, ...]:
 def _stored(turn_id: int, pending: _PendingTurn) -> Turn:
     turn = pending.turn
     return Turn(turn_id, turn.role, turn.content, turn.tokens, turn.author_id,
-                turn.author_name, pending.created_at, turn.images)
+                turn.author_name, pending.created_at, turn.images, turn.tool_calls,
+                turn.tool_call_id)
 
 
 def _turn_from_row(row: tuple[Any, ...]) -> Turn:
-    # Positional, in _RECENT_TURNS's column order.
-    turn_id, role, content, tokens, author_id, author_name, created_at, images = row
+    # Positional, in _TURN_READ's order.
+    (turn_id, role, content, tokens, author_id, author_name, created_at, images, tool_calls,
+     tool_call_id) = row
     return Turn(turn_id, role, content, tokens, author_id, author_name,
-                _from_text(created_at), images_from_json(images))
+                _from_text(created_at), images_from_json(images),
+                tool_calls_from_json(tool_calls), tool_call_id or "")
 
 
 def _answer_row(
@@ -1013,8 +1101,9 @@ async def _select_persona(db: aiosqlite.Connection, channel: ChannelRef) -> Pers
 
 def _persona_from_row(row: tuple[Any, ...]) -> Persona:
     # Positional, in _GET_PERSONA's column order; ``vision`` is 0, 1 or NULL.
-    *values, vision = row
-    return Persona(*values, vision=None if vision is None else bool(vision))
+    *values, vision, tools = row
+    return Persona(*values, vision=None if vision is None else bool(vision),
+                   tools=tool_names_from_json(tools))
 
 
 async def _write_persona(
@@ -1024,8 +1113,16 @@ async def _write_persona(
         await db.execute(_DELETE_PERSONA, channel_key(channel))
         return
     values = (persona.system_prompt, persona.name, persona.description,
-              persona.model, persona.temperature, persona.max_tokens, persona.vision)
+              persona.model, persona.temperature, persona.max_tokens, persona.vision,
+              tool_names_to_json(persona.tools))
     await db.execute(_UPSERT_PERSONA, (*channel_key(channel), *values, _to_text(now)))
+
+
+async def _select_channel_tools(
+    db: aiosqlite.Connection, channel: ChannelRef
+) -> frozenset[str] | None:
+    rows = await db.execute_fetchall(_GET_CHANNEL_TOOLS, channel_key(channel))
+    return tool_set_from_json(rows[0][0]) if rows else None
 
 
 def _audit_row(change: PersonaChange) -> tuple[Any, ...]:

@@ -1,21 +1,23 @@
 """What the stores write and read the same way: the clock and leases, the
-keys of conversations and channels, personas as JSON in the audit log, and the results
-of a batch in which only the first of a key counts."""
+keys of conversations and channels, personas as JSON in the audit log, tool calls and
+tool names as JSON, and the results of a batch in which only the first of a key counts."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import asdict, fields
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from core.types import ChannelRef, ConversationRef, FileRef, ImageRef, NewTurn, Persona
+from core.types import ChannelRef, ConversationRef, FileRef, ImageRef, NewTurn, Persona, ToolCall
 
 __all__ = [
     "after", "channel_key", "checked_keep", "conversation_key", "files_from_json",
     "files_to_json", "first_wins", "image_bytes", "images_from_json", "images_to_json",
-    "persona_from_json", "persona_to_json", "utc_now",
+    "persona_from_json", "persona_to_json", "tool_calls_from_json", "tool_calls_to_json",
+    "tool_names_from_json", "tool_names_to_json", "tool_set_from_json", "tool_set_to_json",
+    "utc_now",
 ]
 
 _Key = TypeVar("_Key", bound=Hashable)
@@ -48,7 +50,10 @@ def persona_from_json(text: str | None) -> Persona | None:
     data = json.loads(text)
     # Only known fields: an audit entry outlives the Persona shape it was written with.
     known = {field.name for field in fields(Persona)}
-    return Persona(**{name: value for name, value in data.items() if name in known})
+    persona = {name: value for name, value in data.items() if name in known}
+    if persona.get("tools") is not None:
+        persona["tools"] = tuple(persona["tools"])  # JSON has lists; a Persona holds a tuple
+    return Persona(**persona)
 
 
 def first_wins(keys: list[_Key], done: set[_Key]) -> list[bool | Exception]:
@@ -106,3 +111,38 @@ def checked_keep(keep_user_turns: int) -> int:
     if keep_user_turns < 0:
         raise ValueError(f"keep_user_turns must be at least 0, not {keep_user_turns}")
     return keep_user_turns
+
+
+def tool_calls_to_json(calls: tuple[ToolCall, ...]) -> str | None:
+    """An assistant turn's tool calls; None (SQL NULL) for a turn without, the usual case.
+    ASCII only: a NUL or a lone surrogate the model wrote is escaped, never stored raw."""
+    if not calls:
+        return None
+    return json.dumps([{"id": call.id, "name": call.name, "arguments": call.arguments}
+                       for call in calls], separators=(",", ":"))
+
+
+def tool_calls_from_json(text: str | None) -> tuple[ToolCall, ...]:
+    if not text:
+        return ()
+    return tuple(ToolCall(str(call["id"]), str(call["name"]), str(call["arguments"]))
+                 for call in json.loads(text))
+
+
+def tool_names_to_json(names: Iterable[str] | None) -> str | None:
+    """Tool names as a JSON list, in the order given; None (not chosen) stays NULL."""
+    return None if names is None else json.dumps(list(names), separators=(",", ":"))
+
+
+def tool_names_from_json(text: str | None) -> tuple[str, ...] | None:
+    return None if text is None else tuple(str(name) for name in json.loads(text))
+
+
+def tool_set_to_json(names: frozenset[str] | None) -> str | None:
+    """A channel's enabled tools, sorted: the same set is always the same text."""
+    return tool_names_to_json(None if names is None else sorted(names))
+
+
+def tool_set_from_json(text: str | None) -> frozenset[str] | None:
+    names = tool_names_from_json(text)
+    return None if names is None else frozenset(names)

@@ -106,3 +106,15 @@ def test_the_database_password_is_one_of_the_secrets_masked_in_logs():
     assert "s3cr@t-pw" in settings.secret_values()
     sqlite = Settings(_env_file=None, database_url="sqlite:///data/x.db")  # type: ignore[call-arg]
     assert not any("data" in secret for secret in sqlite.secret_values())
+
+
+def test_the_secrets_of_mcp_servers_are_masked_in_logs_too(tmp_path, monkeypatch):
+    monkeypatch.setenv("DOCS_TOKEN", "docs-t0ken-value")
+    config = tmp_path / "mcp.json"
+    config.write_text('{"mcpServers": {"gh": {"command": "x", "env": {"GITHUB_TOKEN": "ghp-secret-1"}},'
+                      ' "docs": {"url": "https://mcp.example/mcp", "headers": {"Authorization": "Bearer ${DOCS_TOKEN}"}}}}')
+    secrets = load_settings(mcp_config=config).secret_values()
+    assert "ghp-secret-1" in secrets and any("docs-t0ken-value" in s for s in secrets)
+    # A broken file is reported when the bot starts, not here.
+    config.write_text("{")
+    assert load_settings(mcp_config=config).secret_values() == []

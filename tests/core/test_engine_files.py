@@ -243,10 +243,10 @@ async def test_the_usage_estimate_counts_images_when_the_server_sends_none(memor
     assert reply.usage is not None and reply.usage.prompt_tokens > 765  # 4 tiles + base
 
 
-def test_pillow_and_pypdf_wait_for_the_first_file():
+def test_pillow_pypdf_and_the_mcp_sdk_wait_until_they_are_needed():
     # Imported up front, their objects made every full pass of the cycle collector
     # longer: the engine ran a third slower in bench/core_bench.py.
-    code = ("import sys, bots.cli, bots.runner, adapters.slack.adapter, adapters.discord.adapter; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('PIL', 'pypdf')))")
+    code = ("import sys, bots.cli, bots.runner, bots.app, adapters.slack.adapter, adapters.discord.adapter; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('PIL', 'pypdf', 'mcp')))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert out.stdout.strip() == "[]"

@@ -96,11 +96,18 @@ def test_own_preset_directory_overrides_builtin(tmp_path):
         ("system_prompt = ", "not valid TOML"),
         ('system_prompt = "x"\ncolour = "red"', "unknown keys"),
         ('name = "x"', "non-empty system_prompt"),
+        ('system_prompt = "x"\nvision = "yes"', "vision must be true or false"),
+        ('system_prompt = "x"\ntools = "time"', "tools must be a list"),
     ],
 )
 def test_bad_presets_are_clear_errors(text, error):
     with pytest.raises(ConfigurationError, match=error):
         parse_preset(text, "bad.toml")
+
+
+def test_a_preset_may_say_whether_its_model_sees_images_and_name_its_tools():
+    persona = parse_preset('system_prompt = "x"\nvision = false\ntools = ["time", "gh.search"]', "p.toml")
+    assert persona.vision is False and persona.tools == ("time", "gh.search")
 
 
 def test_missing_persona_directory_is_a_clear_error(tmp_path):

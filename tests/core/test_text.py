@@ -23,3 +23,9 @@ def test_a_lone_surrogate_from_json_becomes_the_replacement_character():
 def test_each_lone_half_is_replaced_once_and_a_split_pair_is_joined():
     assert scrub("a\udc00b\ud83d") == "a\ufffdb\ufffd"
     assert scrub("\ud83d\ude00 ok \ud800") == "\U0001f600 ok \ufffd"
+
+
+def test_a_nul_character_becomes_the_replacement_character():
+    # PostgreSQL's text type refuses NUL; "\u0000" in an event's JSON would lose the question.
+    assert scrub("a\x00b") == "a\ufffdb"
+    assert scrub("é\x00\ud800") == "é\ufffd\ufffd"

@@ -8,19 +8,23 @@ next scripted reply or, when the script is empty, with ``responder`` (an echo)::
         server.script(Fail(429, headers={"Retry-After": "0"}), Answer("hello"))
         model = OpenAIChatModel(base_url=server.base_url, api_key="test-key")
 
-Replies: ``Answer`` (text, streamed in chunks), ``Fail`` (an HTTP error), ``Malformed``
-(a non-JSON data line), ``CutOff`` (connection closed before ``[DONE]``) and ``Hang``
-(no answer until ``stop()``). Waits use asyncio, so requests are served concurrently;
-``wait_for(lambda: server.requests)`` wakes when a request arrives.
+Replies: ``Answer`` (text, streamed in chunks), ``CallTools`` (tool calls, their
+arguments streamed in pieces), ``Fail`` (an HTTP error), ``Malformed`` (a non-JSON data
+line), ``CutOff`` (connection closed before ``[DONE]``) and ``Hang`` (no answer until
+``stop()``). Waits use asyncio, so requests are served concurrently;
+``wait_for(lambda: server.requests)`` wakes when a request arrives. ``requests`` holds
+each request's JSON body, so tests can check the ``tools`` offered and the tool
+messages sent back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +34,7 @@ from tests.fakes.loopback import LoopbackServer
 
 __all__ = [
     "Answer",
+    "CallTools",
     "Fail",
     "Malformed",
     "CutOff",
@@ -48,6 +53,21 @@ class Answer:
     delay: float = 0.0  # seconds before the first byte (a slow model)
     chunk_size: int = 8  # characters per SSE chunk
     chunk_delay: float = 0.0  # seconds between chunks (a model that writes slowly)
+    usage: tuple[int, int] | None = None  # (prompt, completion); None = about len // 4 + 1
+
+
+@dataclass
+class CallTools:
+    """An answer that calls tools; ``calls`` are (id, name, arguments as JSON text).
+
+    Streamed as OpenAI does it: ``text`` first, then each call's first piece (its index,
+    id and name), then its arguments ``chunk_size`` characters a piece; the pieces of
+    several calls interleave, and the stream ends with finish_reason "tool_calls".
+    """
+
+    calls: Sequence[tuple[str, str, str]]
+    text: str = ""
+    chunk_size: int = 8  # characters of text or arguments per SSE chunk
     usage: tuple[int, int] | None = None  # (prompt, completion); None = about len // 4 + 1
 
 
@@ -79,7 +99,9 @@ class Hang:
     """Never answers (for timeout tests); released when the server stops."""
 
 
-Reply = Answer | Fail | Malformed | CutOff | Hang
+Reply = Answer | CallTools | Fail | Malformed | CutOff | Hang
+# A reply that writes a body of its own (not an HTTP error, not a hang).
+_Written = Answer | CallTools | Malformed | CutOff
 
 
 def echo(body: dict[str, Any]) -> Reply:
@@ -170,7 +192,7 @@ class FakeOpenAIServer(LoopbackServer):
     # -- streaming answers -----------------------------------------------------------------
 
     async def _stream(
-        self, request: web.Request, body: dict[str, Any], reply: Answer | Malformed | CutOff
+        self, request: web.Request, body: dict[str, Any], reply: _Written
     ) -> web.StreamResponse:
         if isinstance(reply, Answer):
             await self._pause(reply.delay)
@@ -178,13 +200,16 @@ class FakeOpenAIServer(LoopbackServer):
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
         )
         await response.prepare(request)
-        text = reply.text if isinstance(reply, Answer) else reply.text_before
-        size = reply.chunk_size if isinstance(reply, Answer) else 8
+        text = reply.text if isinstance(reply, Answer | CallTools) else reply.text_before
+        size = reply.chunk_size if isinstance(reply, Answer | CallTools) else 8
         await _send(response, _chunk({"role": "assistant", "content": ""}))
         for start in range(0, len(text), max(1, size)):
             if start and isinstance(reply, Answer):
                 await self._pause(reply.chunk_delay)
             await _send(response, _chunk({"content": text[start : start + size]}))
+        if isinstance(reply, CallTools):
+            for piece in _tool_call_pieces(reply):
+                await _send(response, _chunk({"tool_calls": [piece]}))
         if isinstance(reply, CutOff):
             return _cut_off(request, response)
         if isinstance(reply, Malformed):
@@ -196,9 +221,10 @@ class FakeOpenAIServer(LoopbackServer):
         return response
 
     async def _finish_stream(
-        self, response: web.StreamResponse, body: dict[str, Any], reply: Answer
+        self, response: web.StreamResponse, body: dict[str, Any], reply: Answer | CallTools
     ) -> None:
-        await _send(response, _chunk({}, finish_reason="stop"))
+        finish = "tool_calls" if isinstance(reply, CallTools) else "stop"
+        await _send(response, _chunk({}, finish_reason=finish))
         if (body.get("stream_options") or {}).get("include_usage"):
             usage = _usage(body, reply)
             await _send(response, _chunk({}) | {"choices": [], "usage": usage})
@@ -206,7 +232,7 @@ class FakeOpenAIServer(LoopbackServer):
     # -- non-streaming answers --------------------------------------------------------------
 
     async def _json(
-        self, request: web.Request, body: dict[str, Any], reply: Answer | Malformed | CutOff
+        self, request: web.Request, body: dict[str, Any], reply: _Written
     ) -> web.StreamResponse:
         if isinstance(reply, Malformed):
             return web.Response(text="this is not JSON", content_type="application/json")
@@ -215,7 +241,8 @@ class FakeOpenAIServer(LoopbackServer):
             await response.prepare(request)
             await response.write(b'{"choices": [')
             return _cut_off(request, response)
-        await self._pause(reply.delay)
+        if isinstance(reply, Answer):
+            await self._pause(reply.delay)
         return web.json_response(_completion(body, reply))
 
 
@@ -240,22 +267,47 @@ def _chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str,
     }
 
 
-def _usage(body: dict[str, Any], reply: Answer) -> dict[str, int]:
+def _tool_call_pieces(reply: CallTools) -> Iterator[dict[str, Any]]:
+    """The ``delta.tool_calls`` pieces of the calls, the calls' pieces taken in turn."""
+    size = max(1, reply.chunk_size)
+    per_call = []
+    for index, (call_id, name, arguments) in enumerate(reply.calls):
+        first = {"index": index, "id": call_id, "type": "function",
+                 "function": {"name": name, "arguments": ""}}
+        rest = [{"index": index, "function": {"arguments": arguments[start : start + size]}}
+                for start in range(0, len(arguments), size)]
+        per_call.append([first, *rest])
+    for pieces in itertools.zip_longest(*per_call):
+        yield from (piece for piece in pieces if piece is not None)
+
+
+def _usage(body: dict[str, Any], reply: Answer | CallTools) -> dict[str, int]:
     if reply.usage is not None:
         prompt, completion = reply.usage
     else:
         chars = sum(len(str(m.get("content", ""))) for m in body.get("messages", []))
-        prompt, completion = chars // 4 + 1, len(reply.text) // 4 + 1
+        written = len(reply.text)
+        if isinstance(reply, CallTools):
+            written += sum(len(arguments) for _, _, arguments in reply.calls)
+        prompt, completion = chars // 4 + 1, written // 4 + 1
     return {"prompt_tokens": prompt, "completion_tokens": completion,
             "total_tokens": prompt + completion}
 
 
-def _completion(body: dict[str, Any], reply: Answer) -> dict[str, Any]:
-    message = {"role": "assistant", "content": reply.text}
+def _completion(body: dict[str, Any], reply: Answer | CallTools) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": reply.text}
+    finish = "stop"
+    if isinstance(reply, CallTools):
+        message["content"] = reply.text or None
+        message["tool_calls"] = [
+            {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+            for call_id, name, arguments in reply.calls
+        ]
+        finish = "tool_calls"
     return {
         "id": "chatcmpl-fake", "object": "chat.completion", "created": 0,
         "model": body.get("model", "fake-model"),
-        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         "usage": _usage(body, reply),
     }
 

@@ -2,7 +2,7 @@
 the answer pipeline without any platform.
 
 Messages get ids "m1", "m2", …; ``shown`` is what each message shows now, ``calls`` every
-call made. ``failures`` scripts errors: ``renderer.fail("edit", Transient(), times=3)``.
+call made. A status is shown under the preview as "(status)", as platforms show it. ``failures`` scripts errors: ``renderer.fail("edit", Transient(), times=3)``.
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ class RecordingRenderer:
     failures: dict[str, list[Exception]] = field(default_factory=dict)
     settled: bool = False
     abandoned: bool = False
+    # Every preview shown, status included, in order: what a user saw while waiting.
+    previews: list[str] = field(default_factory=list)
+    _status: str = ""
     _next_id: int = 0
     _posted: Posted | None = None
     _live: str | None = None
@@ -54,12 +57,19 @@ class RecordingRenderer:
         self._raise_scripted("update")
         if not self.preview:
             return
+        shown = f"{text}\n({self._status})" if self._status else text
+        self.previews.append(shown)
         if self._live is None:
-            self._live = self._new_message(text)
+            self._live = self._new_message(shown)
             assert self._posted is not None
             await self._posted(self._live)
         else:
-            self.shown[self._live] = text
+            self.shown[self._live] = shown
+
+    async def status(self, text: str) -> None:
+        self.calls.append(("status", text))
+        self._raise_scripted("status")
+        self._status = text
 
     async def settle(self) -> None:
         self.settled = True

@@ -26,11 +26,23 @@ async def _result(fake: FakeDiscord, before: int) -> str:
 
 async def test_commands_are_synced_with_the_admin_hint(bot, discord_fake: FakeDiscord) -> None:
     commands = {c["name"]: c for c in discord_fake.synced_commands}
-    assert set(commands) == {"persona", "forget", "usage", "help"}
+    assert set(commands) == {"persona", "tools", "forget", "usage", "help"}
     assert str(commands["persona"]["default_member_permissions"]) == "32"  # manage_guild
     assert str(commands["forget"]["default_member_permissions"]) == "32"
+    assert str(commands["tools"]["default_member_permissions"]) == "32"
     assert commands["usage"].get("default_member_permissions") is None
     assert {o["name"] for o in commands["persona"]["options"]} == {"show", "set", "use", "reset", "list", "history"}
+    assert {o["name"] for o in commands["tools"]["options"]} == {"list", "enable", "disable", "reset", "history"}
+
+
+async def test_options_are_typed_not_text_lines(bot, discord_fake: FakeDiscord) -> None:
+    persona = next(c for c in discord_fake.synced_commands if c["name"] == "persona")
+    subcommands = {o["name"]: o for o in persona["options"]}
+    assert all(o["type"] == 1 for o in subcommands.values())  # SUB_COMMAND
+    typed = {o["name"]: (o["type"], o.get("required", False)) for o in subcommands["set"]["options"]}
+    assert typed == {"text": (3, True), "workspace": (5, False)}  # STRING, BOOLEAN
+    [preset] = [o for o in subcommands["use"]["options"] if o["name"] == "preset"]
+    assert preset["type"] == 3 and preset["required"] and "teacher" in {c["value"] for c in preset["choices"]}
 
 
 async def test_admin_sets_the_channel_persona_and_the_model_gets_it(bot, discord_fake: FakeDiscord, model_fake) -> None:
@@ -63,10 +75,10 @@ async def test_in_a_dm_the_user_sets_their_own_persona(bot, discord_fake: FakeDi
     assert persona is not None and persona.system_prompt == "Be brief."
 
 
-async def test_server_wide_flag_sets_the_guild_default(bot, discord_fake: FakeDiscord) -> None:
+async def test_workspace_flag_sets_the_guild_default(bot, discord_fake: FakeDiscord) -> None:
     engine, _ = bot
     options = _set("Server voice.")
-    options[0]["options"].append({"type": 5, "name": "server_wide", "value": True})
+    options[0]["options"].append({"type": 5, "name": "workspace", "value": True})
     discord_fake.send_command(GENERAL, ADMIN, "persona", options)
     assert "workspace default" in await _result(discord_fake, 0)
     persona = await engine.store.get_persona(ChannelRef("discord", str(GUILD_ID), "*"))

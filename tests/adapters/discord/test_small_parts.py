@@ -8,12 +8,13 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters.discord.client import build_client, chatwright_intents
-from adapters.discord.commands import command_request, persona_args
+from adapters.discord.commands import command_request
 from adapters.discord.config import DiscordConfig
 from adapters.discord.endpoints import use_endpoints
 from adapters.discord.errors import DiscordUnavailable, startup_error
 from adapters.discord.permissions import is_admin
 from adapters.discord.replies import NO_MENTIONS, preview
+from core.commands import Arguments
 from core.errors import ConfigurationError
 
 
@@ -36,15 +37,8 @@ def test_is_admin() -> None:
     assert is_admin(1, None, frozenset({"1"}))
 
 
-def test_persona_args() -> None:
-    assert persona_args("show") == "show"
-    assert persona_args("set", "Be brief.") == "set Be brief."
-    assert persona_args("set", "Be brief.", server_wide=True) == "set --workspace Be brief."
-    assert persona_args("reset", "", True) == "reset --workspace"
-
-
 def test_command_request_in_a_server_and_in_a_dm() -> None:
-    common = {"name": "persona", "args": "show", "user_id": 7, "user_name": "A", "admin_ids": frozenset()}
+    common = {"name": "persona", "arguments": Arguments("show"), "user_id": 7, "user_name": "A", "admin_ids": frozenset()}
     in_guild = command_request(guild_id=5, channel_id=6, permissions=discord.Permissions(manage_guild=True), **common)
     assert (in_guild.conversation.workspace, in_guild.is_dm, in_guild.is_admin) == ("5", False, True)
     in_dm = command_request(guild_id=None, channel_id=8, permissions=discord.Permissions.all(), **common)

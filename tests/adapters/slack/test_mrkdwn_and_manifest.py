@@ -53,7 +53,8 @@ def test_socket_manifest_has_exactly_what_chatwright_uses():
     assert "request_url" not in settings["event_subscriptions"]
     assert manifest["oauth_config"]["scopes"]["bot"] == list(BOT_SCOPES)
     assert settings["event_subscriptions"]["bot_events"] == list(BOT_EVENTS)
-    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/persona", "/forget", "/usage"]
+    # /help is Slack's own: not in the manifest.
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/persona", "/tools", "/forget", "/usage"]
 
 
 def test_cli_prints_the_http_manifest(capsys):

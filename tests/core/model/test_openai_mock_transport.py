@@ -6,9 +6,8 @@ response; sleep and clock are injected, so retries take no real time.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -25,48 +24,11 @@ from core.errors import (
     RateLimitedError,
 )
 from core.model.openai import OpenAIChatModel
-from core.model.retry import RetryPolicy
 from core.types import ChatMessage, ChatParams, Usage
+from tests.core.model.mock_api import BASE, SECRET, FakeTime, MockAPI, make_model, sse
 
-BASE = "https://api.example.test/v1"
-SECRET = "sk-very-secret-0123456789"
 MESSAGES = [ChatMessage("system", "be brief"), ChatMessage("user", "hello")]
 PARAMS = ChatParams("gpt-test")
-
-Scripted = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
-
-
-class MockAPI:
-    """Records requests; answers each with the next scripted response or exception."""
-
-    def __init__(self, *replies: Scripted) -> None:
-        self.replies = list(replies)
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        reply = self.replies.pop(0)
-        if isinstance(reply, Exception):
-            raise reply
-        return reply if isinstance(reply, httpx.Response) else reply(request)
-
-    def body(self, index: int = -1) -> dict[str, Any]:
-        return json.loads(self.requests[index].content)
-
-
-class FakeTime:
-    """Clock and sleep for the retry policy: sleeping moves the clock, instantly."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
@@ -74,26 +36,9 @@ def time() -> FakeTime:
     return FakeTime()
 
 
-def make_model(api: MockAPI, time: FakeTime, **options: Any) -> OpenAIChatModel:
-    retry = RetryPolicy(
-        max_attempts=options.pop("max_attempts", 3), base_delay=0.5, max_delay=4.0,
-        deadline=options.pop("deadline", 60.0), jitter="none", sleep=time.sleep, clock=time.clock,
-    )
-    client = httpx.AsyncClient(transport=httpx.MockTransport(api))
-    options = {"base_url": BASE, "api_key": SECRET, "retry": retry, "client": client} | options
-    return OpenAIChatModel(**options)
-
-
 def chunk(content: str | None = None, finish: str | None = None) -> dict[str, Any]:
     delta = {} if content is None else {"content": content}
     return {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-
-
-def sse(*payloads: dict[str, Any] | str, done: bool = True) -> httpx.Response:
-    lines = [p if isinstance(p, str) else json.dumps(p) for p in payloads]
-    lines += ["[DONE]"] if done else []
-    body = "".join(f"data: {line}\n\n" for line in lines).encode()
-    return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
 
 
 def answer(*texts: str, usage: tuple[int, int] | None = (12, 3)) -> httpx.Response:

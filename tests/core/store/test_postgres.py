@@ -26,6 +26,7 @@ from core.types import (
     IncomingMessage,
     NewTurn,
     Persona,
+    ToolCall,
     Usage,
     UsageTotals,
 )
@@ -193,6 +194,56 @@ async def test_a_version_2_database_is_upgraded_with_its_turns_personas_and_answ
     assert await versions(raw) == list(range(1, migrations.SCHEMA_VERSION + 1))
 
 
+TOOL_CALL = ToolCall("call_1", "time", '{"zone": "UTC"}')
+
+
+async def test_a_version_3_database_is_upgraded_to_store_tool_turns(
+    postgres_url: str, raw: asyncpg.Connection
+) -> None:
+    await raw.execute(";".join(statement for step in migrations.MIGRATIONS[:3]
+                               for statement in step))
+    await raw.execute(_VERSION_TABLE_V1)
+    await raw.execute("INSERT INTO schema_version (version) VALUES (1), (2), (3)")
+    conversation_id = await raw.fetchval(
+        "INSERT INTO conversations (platform, workspace, channel, thread, created_at)"
+        " VALUES ($1, $2, $3, $4, '2024-05-01T00:00:00Z') RETURNING id", *_key(CONVERSATION))
+    await raw.execute(
+        "INSERT INTO turns (conversation_id, role, content, tokens, author_id, author_name,"
+        " created_at, event_id) VALUES ($1, 'user', 'from v3', 3, 'U1', 'ada',"
+        " '2024-05-01T00:00:00Z', 'Ev1'), ($1, 'assistant', 'reply v3', 2, '', '',"
+        " '2024-05-01T00:00:00Z', 'Ev1')", conversation_id)
+    await raw.execute(
+        "INSERT INTO personas VALUES ($1, $2, $3, 'Be kind.', 'kind', '', NULL, 0.5, NULL,"
+        " '2024-05-01T00:00:00Z', true)", *_key(CONVERSATION)[:3])
+
+    async with PostgresStore(postgres_url) as store:
+        question, old_reply = await store.recent_turns(CONVERSATION, 10)
+        assert (question.content, question.tool_calls, question.tool_call_id) == ("from v3", (), "")
+        assert await store.answer_turns(CONVERSATION, "Ev1") == (question, old_reply)
+        assert await store.get_persona(CHANNEL) == Persona("Be kind.", "kind", temperature=0.5,
+                                                           vision=True)
+        # What the new step adds works on the upgraded database.
+        step = await store.add_turn(CONVERSATION, NewTurn(
+            "assistant", "", 4, event_id="Ev2", tool_calls=(TOOL_CALL,)))
+        result = await store.add_turn(CONVERSATION, NewTurn(
+            "tool", "12:00", 1, event_id="Ev2", tool_call_id="call_1"))
+        assert await store.recent_turns(CONVERSATION, 10) == [question, old_reply, step, result]
+        assert await store.answer_turns(CONVERSATION, "Ev2") == (None, None)
+        await store.set_persona(CHANNEL, Persona("Tell the time.", tools=("time",)), "U1", "ada")
+        assert (await store.get_persona(CHANNEL)).tools == ("time",)
+        await store.set_channel_tools(CHANNEL, frozenset({"time"}), "U1", "ada")
+        assert await store.get_channel_tools(CHANNEL) == frozenset({"time"})
+    assert await versions(raw) == list(range(1, migrations.SCHEMA_VERSION + 1))
+    # The role CHECK was replaced, not added beside the old one: it still refuses the rest.
+    assert [row[0] for row in await raw.fetch(
+        "SELECT conname FROM pg_constraint WHERE conrelid = 'turns'::regclass AND contype = 'c'"
+    )] == ["turns_role_check"]
+    with pytest.raises(asyncpg.CheckViolationError):
+        await raw.execute(
+            "INSERT INTO turns (conversation_id, role, content, tokens, author_id, author_name,"
+            " created_at) VALUES ($1, 'system', 'x', 1, '', '', now())", conversation_id)
+
+
 async def test_a_database_from_a_newer_chatwright_is_refused(
     postgres_url: str, raw: asyncpg.Connection
 ) -> None:
@@ -222,6 +273,33 @@ async def test_probe_reports_versions_without_migrating(postgres_url: str, raw: 
 
 
 # -- replicas see each other at once (no cache) ----------------------------------------
+
+
+async def test_channel_tools_set_on_one_replica_are_seen_by_the_other(
+    replicas: tuple[PostgresStore, PostgresStore]
+) -> None:
+    first, second = replicas
+    assert await second.get_channel_tools(CHANNEL) is None  # read once before: nothing may stick
+
+    await first.set_channel_tools(CHANNEL, frozenset({"time"}), "U1", "ada")
+    assert await second.get_channel_tools(CHANNEL) == frozenset({"time"})
+
+    change = await second.set_channel_tools(CHANNEL, frozenset(), "U2", "bob")
+    assert change.before == frozenset({"time"})
+    assert await first.get_channel_tools(CHANNEL) == frozenset()
+    assert [c.actor_name for c in await first.tools_history(CHANNEL, 10)] == ["bob", "ada"]
+
+
+async def test_tools_changes_on_two_replicas_at_once_chain_their_audit_entries(
+    replicas: tuple[PostgresStore, PostgresStore]
+) -> None:
+    # The channel has no row to lock at first: the advisory lock queues the changes.
+    await asyncio.gather(*(replica.set_channel_tools(CHANNEL, frozenset({f"t{n}"}), "U1", "ada")
+                           for n in range(10) for replica in replicas))
+
+    history = await replicas[0].tools_history(CHANNEL, 30)
+    assert len(history) == 20 and history[-1].before is None
+    assert all(newer.before == older.after for newer, older in zip(history, history[1:]))
 
 
 async def test_a_persona_set_on_one_replica_is_seen_by_the_other(
@@ -446,6 +524,23 @@ async def test_a_burst_of_persona_lookups_shares_statements(
         assert taken.taken <= 3, taken.taken
 
 
+async def test_a_burst_of_channel_tools_lookups_shares_statements(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with PostgresStore(postgres_url) as store:
+        channels = [ChannelRef("slack", "T1", f"C{n}") for n in range(200)]
+        for channel in channels[::3]:
+            await store.set_channel_tools(channel, frozenset({channel.channel}), "U1", "ada")
+        taken = count_acquisitions(store, monkeypatch)
+
+        tools = await asyncio.gather(*(store.get_channel_tools(channel)
+                                       for channel in channels + channels[:50]))
+
+        assert tools == [frozenset({f"C{n % 200}"}) if n % 200 % 3 == 0 else None
+                         for n in range(250)]
+        assert taken.taken <= 3, taken.taken
+
+
 async def test_a_burst_of_turns_and_replies_shares_statements(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -531,6 +626,19 @@ async def test_a_turn_with_images_is_all_or_nothing(
 
         assert await store.recent_turns(CONVERSATION, 10) == []
         assert (await store.add_turn(CONVERSATION, NewTurn("user", "plain", 1))).images == ()
+
+
+async def test_set_channel_tools_is_all_or_nothing(
+    postgres_url: str, raw: asyncpg.Connection
+) -> None:
+    async with PostgresStore(postgres_url) as store:
+        await store.set_channel_tools(CHANNEL, frozenset({"time"}), "U1", "ada")
+        await _refuse_inserts(raw, "tools_audit", "audit refused")
+
+        with pytest.raises(StoreError, match="audit refused"):
+            await store.set_channel_tools(CHANNEL, None, "U1", "ada")
+
+        assert await store.get_channel_tools(CHANNEL) == frozenset({"time"})
 
 
 async def test_set_persona_is_all_or_nothing(postgres_url: str, raw: asyncpg.Connection) -> None:

@@ -34,6 +34,7 @@ from core.types import (
     IncomingMessage,
     NewTurn,
     Persona,
+    ToolCall,
     Usage,
 )
 from tests.core.store.conftest import RawConnect, count_trips
@@ -285,6 +286,102 @@ async def test_a_version_3_database_is_upgraded_with_its_turns_personas_and_answ
     assert raw().execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION
 
 
+def version_4_database(db_path: Path, raw: RawConnect) -> sqlite3.Connection:
+    """A file as chatwright left it at schema version 4, with a turn of each kind it knew
+    (a question with an image, a reply with its usage), a persona and an answer."""
+    db_path.parent.mkdir(parents=True)
+    old = raw()
+    old.execute("PRAGMA journal_mode = WAL")
+    for step in migrations.MIGRATIONS[:4]:
+        for statement in step:
+            old.execute(statement)
+    old.execute("PRAGMA user_version = 4")
+    then = "2024-05-01T00:00:00.000000+00:00"
+    old.execute("INSERT INTO conversations VALUES (1, ?, ?, ?, ?, ?)", (*_key(CONVERSATION), then))
+    old.execute("INSERT INTO turns (conversation_id, role, content, tokens, author_id,"
+                " author_name, created_at, event_id, images) VALUES (1, 'user', 'from v4', 3,"
+                " 'U1', 'ada', ?, 'Ev1', ?)", (then, f'[{_IMAGE_JSON}]'))
+    old.execute("INSERT INTO turn_images VALUES (1, 0, 1, x'89500047')")
+    old.execute("INSERT INTO turns (conversation_id, role, content, tokens, author_id,"
+                " author_name, created_at, usage_day, prompt_tokens, completion_tokens,"
+                " event_id) VALUES (1, 'assistant', 'reply v4', 2, '', '', ?, ?, 5, 2, 'Ev1')",
+                (then, DAY.isoformat()))
+    # A forgotten turn: its id must not be handed out again after the upgrade.
+    old.execute("INSERT INTO turns (conversation_id, role, content, tokens, author_id,"
+                " author_name, created_at) VALUES (1, 'user', 'forgotten', 1, '', '', ?)", (then,))
+    old.execute("DELETE FROM turns WHERE content = 'forgotten'")
+    old.execute("INSERT INTO personas VALUES (?, ?, ?, 'Be kind.', 'kind', '', NULL, 0.5, NULL,"
+                " ?, 1)", (*_key(CONVERSATION)[:3], then))
+    return old
+
+
+_IMAGE_JSON = ('{"name":"a.png","mime_type":"image/png","width":8,"height":8,"size":4,'
+               '"sha256":"' + "ab" * 32 + '","tokens":85}')
+TOOL_CALL = ToolCall("call_1", "time", '{"zone": "UTC"}')
+
+
+async def test_a_version_4_database_is_upgraded_to_store_tool_turns(
+    db_path: Path, raw: RawConnect
+) -> None:
+    version_4_database(db_path, raw)
+
+    async with SQLiteStore(db_path) as store:
+        question, old_reply = await store.recent_turns(CONVERSATION, 10)
+        assert (question.content, question.images, question.tool_calls, question.tool_call_id) == (
+            "from v4", (IMAGE,), (), "")
+        assert await store.answer_turns(CONVERSATION, "Ev1") == (question, old_reply)
+        assert await store.get_persona(CHANNEL) == Persona("Be kind.", "kind", temperature=0.5,
+                                                           vision=True)
+        # What the new step adds works on the upgraded file, the old triggers too.
+        step = await store.add_turn(CONVERSATION, NewTurn(
+            "assistant", "", 4, event_id="Ev2", tool_calls=(TOOL_CALL,)))
+        result = await store.add_turn(CONVERSATION, NewTurn(
+            "tool", "12:00", 1, event_id="Ev2", tool_call_id="call_1"))
+        answer = await store.add_reply(CONVERSATION, NewTurn("assistant", "Noon.", 1,
+                                                             event_id="Ev2"), Usage(7, 1), DAY)
+        assert step.id == 4  # after the forgotten turn's: AUTOINCREMENT kept its count
+        assert await store.recent_turns(CONVERSATION, 10) == [
+            question, old_reply, step, result, answer]
+        assert await store.answer_turns(CONVERSATION, "Ev2") == (None, answer)
+        assert (await store.usage(CHANNEL, DAY)).today == Usage(12, 3)
+        await store.set_channel_tools(CHANNEL, frozenset({"time"}), "U1", "ada")
+        assert await store.get_channel_tools(CHANNEL) == frozenset({"time"})
+        assert await store.forget(CONVERSATION) == 5
+        assert await store.image_data([question.id]) == {}
+
+    check = raw()
+    assert check.execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION == 5
+    assert check.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        check.execute("INSERT INTO turns (conversation_id, role, content, tokens, author_id,"
+                      " author_name, created_at) VALUES (1, 'system', 'x', 1, '', '', '')")
+
+
+async def test_a_failed_upgrade_leaves_the_version_4_database_as_it_was(
+    db_path: Path, raw: RawConnect, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A step after the one that widens the CHECK fails: the edit of the schema's text is
+    # rolled back with the rest, as any statement of the migration's transaction.
+    version_4_database(db_path, raw)
+    schema_before = raw().execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall()
+    failing = (*migrations.MIGRATIONS, ("SELECT no_such_function()",))
+    monkeypatch.setattr(migrations, "MIGRATIONS", failing)
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", len(failing))
+
+    with pytest.raises(StoreError, match="no_such_function"):
+        await SQLiteStore(db_path).open()
+
+    check = raw()
+    assert check.execute("PRAGMA user_version").fetchone()[0] == 4
+    assert check.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall() == schema_before
+    assert check.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    monkeypatch.undo()
+    async with SQLiteStore(db_path) as store:  # the next start upgrades it
+        await store.add_turn(CONVERSATION, NewTurn("tool", "12:00", 1, tool_call_id="call_1"))
+        assert [t.role for t in await store.recent_turns(CONVERSATION, 10)] == [
+            "user", "assistant", "tool"]
+
+
 async def test_a_database_from_a_newer_chatwright_is_refused(
     db_path: Path, raw: RawConnect
 ) -> None:
@@ -423,6 +520,20 @@ async def test_add_reply_is_all_or_nothing(store: SQLiteStore, raw: RawConnect) 
     assert await store.recent_turns(CONVERSATION, 10) == []
 
 
+async def test_set_channel_tools_is_all_or_nothing(store: SQLiteStore, raw: RawConnect) -> None:
+    await store.set_channel_tools(CHANNEL, frozenset({"time"}), "U1", "ada")
+    raw().execute(
+        "CREATE TRIGGER fail_audit BEFORE INSERT ON tools_audit "
+        "BEGIN SELECT RAISE(ABORT, 'audit refused'); END"
+    )
+
+    with pytest.raises(StoreError, match="audit refused"):
+        await store.set_channel_tools(CHANNEL, None, "U1", "ada")
+
+    assert await store.get_channel_tools(CHANNEL) == frozenset({"time"})
+    assert len(await store.tools_history(CHANNEL, 10)) == 1
+
+
 async def test_set_persona_is_all_or_nothing(store: SQLiteStore, raw: RawConnect) -> None:
     raw().execute(
         "CREATE TRIGGER fail_audit BEFORE INSERT ON persona_audit "
@@ -502,6 +613,12 @@ async def test_every_read_is_one_trip_and_every_write_one_statement(
         "add_turn": lambda: store.add_turn(CONVERSATION, NewTurn("user", "x", 1)),
         "add_reply": lambda: store.add_reply(
             CONVERSATION, NewTurn("assistant", "y", 1), Usage(1, 1), DAY),
+        # A tool step is a turn like any other: one INSERT.
+        "add_tool_step": lambda: store.add_turn(
+            CONVERSATION, NewTurn("assistant", "", 1, tool_calls=(TOOL_CALL,))),
+        "add_tool_result": lambda: store.add_turn(
+            CONVERSATION, NewTurn("tool", "12:00", 1, tool_call_id="call_1")),
+        "get_channel_tools": lambda: store.get_channel_tools(CHANNEL),
         "claim_event": lambda: store.claim_event("slack", "Ev1"),
         "image_data": lambda: store.image_data([1, 2, 3]),
         "prune_images": lambda: store.prune_images(CONVERSATION, 1),
@@ -652,6 +769,40 @@ async def test_what_has_no_images_or_files_stores_null(
     assert [files is None for (files,) in connection.execute(
         "SELECT files FROM answers ORDER BY event_id")] == [True, False]
     assert connection.execute("SELECT vision FROM personas").fetchall() == [(None,)]
+
+
+async def test_what_has_no_tools_stores_null(store: SQLiteStore, raw: RawConnect) -> None:
+    await store.add_turn(CONVERSATION, NewTurn("user", "plain", 1))
+    await store.add_turn(CONVERSATION, NewTurn("assistant", "", 1, tool_calls=(TOOL_CALL,)))
+    await store.add_turn(CONVERSATION, NewTurn("tool", "12:00", 1, tool_call_id="call_1"))
+    await store.seed_turns(CONVERSATION, [NewTurn("user", "seeded", 1)])
+    await store.set_persona(CHANNEL, Persona("default"), "U1", "ada")
+    await store.set_persona(CHANNEL.workspace_default, Persona("timed", tools=("time",)),
+                            "U1", "ada")
+    await store.set_channel_tools(CHANNEL, frozenset({"time", "orders.lookup"}), "U1", "ada")
+
+    connection = raw()
+    assert connection.execute(
+        "SELECT content, tool_calls, tool_call_id FROM turns ORDER BY id").fetchall() == [
+        ("plain", None, None),
+        ("", '[{"id":"call_1","name":"time","arguments":"{\\"zone\\": \\"UTC\\"}"}]', None),
+        ("12:00", None, "call_1"),
+        ("seeded", None, None)]
+    assert connection.execute("SELECT tools FROM personas ORDER BY channel").fetchall() == [
+        ('["time"]',), (None,)]  # "*", the workspace default, sorts first
+    # Sorted: the same choice is always the same text.
+    assert connection.execute("SELECT tools FROM channel_tools").fetchall() == [
+        ('["orders.lookup","time"]',)]
+
+
+async def test_seeded_tool_steps_read_back_with_their_calls(store: SQLiteStore) -> None:
+    await store.seed_turns(CONVERSATION, [
+        NewTurn("assistant", "", 1, tool_calls=(TOOL_CALL,)),
+        NewTurn("tool", "12:00", 1, tool_call_id="call_1")])
+
+    step, result = await store.recent_turns(CONVERSATION, 10)
+
+    assert (step.tool_calls, result.role, result.tool_call_id) == ((TOOL_CALL,), "tool", "call_1")
 
 
 async def test_a_personas_vision_is_read_back_after_a_restart(db_path: Path) -> None:

@@ -17,7 +17,7 @@ import pytest
 from core.errors import StoreError
 from core.store import CachedStore, SQLiteStore, Store
 from core.store import cached as cached_module
-from core.types import ChannelRef, ConversationRef, NewTurn, Persona, Usage, UsageTotals
+from core.types import ChannelRef, ConversationRef, NewTurn, Persona, ToolCall, Usage, UsageTotals
 from tests.core.store.conftest import RawConnect, count_trips
 
 CONVERSATION = ConversationRef("slack", "T1", "C1", "1700000000.000100")
@@ -153,7 +153,7 @@ async def test_personas_are_all_read_at_open(db_path: Path, raw: RawConnect) -> 
         # Were the file read now, these rows would be seen: the answers are what open read.
         raw().execute("UPDATE personas SET system_prompt = 'changed behind its back'")
         raw().execute("INSERT INTO personas SELECT platform, workspace, 'C2', system_prompt, name, "
-                      "description, model, temperature, max_tokens, updated_at, vision FROM personas")
+                      "description, model, temperature, max_tokens, updated_at, vision, tools FROM personas")
         assert await store.get_persona(CHANNEL) == Persona("Be brief.", name="brief", temperature=0.2)
         assert await store.get_persona(other) is None
 
@@ -166,7 +166,7 @@ async def test_past_the_cache_size_personas_are_read_when_needed(
         for name in ("C1", "C2", "C3"):
             await first.set_persona(ChannelRef("slack", "T1", name), Persona(f"In {name}."), "U1", "ada")
     raw().execute("INSERT INTO personas SELECT platform, workspace, 'C4', system_prompt, name, "
-                  "description, model, temperature, max_tokens, updated_at, vision FROM personas WHERE channel = 'C1'")
+                  "description, model, temperature, max_tokens, updated_at, vision, tools FROM personas WHERE channel = 'C1'")
 
     async with cached_store(db_path) as store:
         # Three did not fit: none was held, so each is read (C4 was written by another hand).
@@ -182,6 +182,71 @@ async def test_a_persona_evicted_from_a_complete_cache_is_read_again(
         for name in ("C1", "C2", "C3"):  # the third drops the first from the cache
             await store.set_persona(ChannelRef("slack", "T1", name), Persona(f"In {name}."), "U1", "ada")
         assert await store.get_persona(ChannelRef("slack", "T1", "C1")) == Persona("In C1.")
+
+
+async def test_cached_channel_tools_follow_set_and_reset(store: CachedStore) -> None:
+    assert await store.get_channel_tools(CHANNEL) is None  # cached as "not chosen"
+
+    await store.set_channel_tools(CHANNEL, frozenset({"time"}), "U1", "ada")
+    assert await store.get_channel_tools(CHANNEL) == frozenset({"time"})
+
+    await store.set_channel_tools(CHANNEL, frozenset(), "U1", "ada")
+    assert await store.get_channel_tools(CHANNEL) == frozenset()
+
+    await store.set_channel_tools(CHANNEL, None, "U1", "ada")
+    assert await store.get_channel_tools(CHANNEL) is None
+
+
+async def test_channel_tools_are_all_read_at_open(db_path: Path, raw: RawConnect) -> None:
+    async with SQLiteStore(db_path) as first:
+        await first.set_channel_tools(CHANNEL, frozenset({"time"}), "U1", "ada")
+    other = ChannelRef("slack", "T1", "C2")
+
+    async with cached_store(db_path) as store:
+        # Were the file read now, these rows would be seen: the answers are what open read.
+        raw().execute("UPDATE channel_tools SET tools = '[\"changed\"]'")
+        raw().execute("INSERT INTO channel_tools SELECT platform, workspace, 'C2', tools,"
+                      " updated_at FROM channel_tools")
+        assert await store.get_channel_tools(CHANNEL) == frozenset({"time"})
+        assert await store.get_channel_tools(other) is None
+
+
+async def test_past_the_cache_size_channel_tools_are_read_when_needed(
+    db_path: Path, raw: RawConnect, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cached_module, "_CACHE_SIZE", 2)
+    async with SQLiteStore(db_path) as first:
+        for name in ("C1", "C2", "C3"):
+            await first.set_channel_tools(ChannelRef("slack", "T1", name), frozenset({name}),
+                                          "U1", "ada")
+    raw().execute("INSERT INTO channel_tools SELECT platform, workspace, 'C4', tools,"
+                  " updated_at FROM channel_tools WHERE channel = 'C1'")
+
+    async with cached_store(db_path) as store:
+        # Three did not fit: none was held, so each is read (C4 was written by another hand).
+        assert await store.get_channel_tools(ChannelRef("slack", "T1", "C4")) == frozenset({"C1"})
+        assert await store.get_channel_tools(ChannelRef("slack", "T1", "C5")) is None
+
+
+async def test_cached_windows_hold_tool_steps_as_the_file_does(
+    store: CachedStore, trips: list[object], db_path: Path
+) -> None:
+    call = ToolCall("call_1", "time", "{}")
+    await store.add_turn(CONVERSATION, NewTurn("user", "What time is it?", 1, event_id="Ev1"))
+    await store.recent_turns(CONVERSATION, 10)  # held
+    await store.add_turn(CONVERSATION, NewTurn("assistant", "", 1, event_id="Ev1",
+                                               tool_calls=(call,)))
+    await store.add_turn(CONVERSATION, NewTurn("tool", "12:00", 1, event_id="Ev1",
+                                               tool_call_id="call_1"))
+    trips.clear()
+
+    held = await store.recent_turns(CONVERSATION, 10)
+
+    assert trips == []
+    async with SQLiteStore(db_path) as plain:
+        assert held == await plain.recent_turns(CONVERSATION, 10)
+    assert [(t.tool_calls, t.tool_call_id) for t in held] == [
+        ((), ""), ((call,), ""), ((), "call_1")]
 
 
 async def test_history_past_the_cached_window_is_read_from_the_file(store: CachedStore) -> None:
@@ -265,6 +330,7 @@ async def test_a_message_costs_two_trips_once_its_reads_are_cached(
     reads = {
         "recent_turns": lambda: store.recent_turns(CONVERSATION, 64),
         "get_persona": lambda: store.get_persona(CHANNEL),
+        "get_channel_tools": lambda: store.get_channel_tools(CHANNEL),
         "usage": lambda: store.usage(CHANNEL, DAY),
     }
     writes = {
@@ -283,11 +349,13 @@ async def test_a_message_costs_two_trips_once_its_reads_are_cached(
             counts[name] = len(trips)
         return counts
 
-    # Personas were all read at open: a channel without one costs no trip either.
-    assert await count(reads) == {"recent_turns": 1, "get_persona": 0, "usage": 1}
-    assert await count(reads) == {"recent_turns": 0, "get_persona": 0, "usage": 0}
+    # Personas and channels' tools were all read at open: a channel without them costs
+    # no trip either.
+    cached = {"recent_turns": 0, "get_persona": 0, "get_channel_tools": 0, "usage": 0}
+    assert await count(reads) == {**cached, "recent_turns": 1, "usage": 1}
+    assert await count(reads) == cached
     assert await count(writes) == {"add_turn": 1, "add_reply": 1, "claim_event": 1, "forget": 1}
-    assert await count(reads) == {"recent_turns": 0, "get_persona": 0, "usage": 0}
+    assert await count(reads) == cached
 
 
 async def test_after_each_write_the_caches_answer_what_the_file_holds(
@@ -303,10 +371,13 @@ async def test_after_each_write_the_caches_answer_what_the_file_holds(
                                 date(2024, 5, 2)),
         lambda: store.set_persona(CHANNEL, Persona("Be brief."), "U1", "ada"),
         lambda: store.set_persona(default, Persona("Be kind."), "U1", "ada"),
+        lambda: store.set_channel_tools(CHANNEL, frozenset({"time"}), "U1", "ada"),
+        lambda: store.set_channel_tools(default, frozenset(), "U1", "ada"),
         lambda: store.seed_turns(CONVERSATION, [NewTurn("user", f"s{i}", 1) for i in range(300)]),
         lambda: store.add_turn(CONVERSATION, NewTurn("user", "three", 1)),
         lambda: store.forget(CONVERSATION),
         lambda: store.set_persona(CHANNEL, None, "U1", "ada"),
+        lambda: store.set_channel_tools(CHANNEL, None, "U1", "ada"),
         lambda: store.add_turn(CONVERSATION, NewTurn("user", "after forgetting", 1)),
     ]
 
@@ -315,6 +386,7 @@ async def test_after_each_write_the_caches_answer_what_the_file_holds(
             [t.content for t in await of.recent_turns(CONVERSATION, 64)],
             [t.content for t in await of.recent_turns(other_thread, 64)],
             await of.get_persona(CHANNEL), await of.get_persona(default),
+            await of.get_channel_tools(CHANNEL), await of.get_channel_tools(default),
             await of.usage(CHANNEL, DAY), await of.usage(CHANNEL, date(2024, 5, 2)),
         )
 
@@ -330,6 +402,7 @@ async def test_after_each_write_the_caches_answer_what_the_file_holds(
         await store.recent_turns(conversation, 64)
     for channel in (CHANNEL, default):
         await store.get_persona(channel)
+        await store.get_channel_tools(channel)
     await store.usage(CHANNEL, DAY)
     assert len(trips) == 1
     await store.usage(CHANNEL, DAY)
@@ -349,6 +422,19 @@ async def test_a_failed_write_drops_what_it_may_have_changed(
 
     assert await store.get_persona(CHANNEL) == Persona("Be brief.")
     assert await store.get_persona(ChannelRef("slack", "T1", "C9")) is None
+
+
+async def test_a_failed_tools_change_drops_what_it_may_have_changed(
+    store: CachedStore, raw: RawConnect
+) -> None:
+    await store.set_channel_tools(CHANNEL, frozenset({"time"}), "U1", "ada")
+    raw().execute("CREATE TRIGGER fail_audit BEFORE INSERT ON tools_audit "
+                  "BEGIN SELECT RAISE(ABORT, 'audit refused'); END")
+
+    with pytest.raises(StoreError, match="audit refused"):
+        await store.set_channel_tools(CHANNEL, None, "U1", "ada")
+
+    assert await store.get_channel_tools(CHANNEL) == frozenset({"time"})
 
 
 # -- races between a task's read and another's write ---------------------------------------
@@ -389,18 +475,28 @@ class HeldAnswers(SQLiteStore):
                           actor_name: str) -> Any:
         return await self._answer("set_persona", await super().set_persona(channel, persona, actor_id, actor_name))
 
+    async def get_channel_tools(self, channel: ChannelRef) -> Any:
+        return await self._answer("get_channel_tools", await super().get_channel_tools(channel))
 
-@pytest.mark.parametrize("kind", ["turns", "persona", "usage"])
+    async def set_channel_tools(self, channel: ChannelRef, tools: frozenset[str] | None,
+                                actor_id: str, actor_name: str) -> Any:
+        return await self._answer("set_channel_tools", await super().set_channel_tools(
+            channel, tools, actor_id, actor_name))
+
+
+@pytest.mark.parametrize("kind", ["turns", "persona", "tools", "usage"])
 async def test_a_value_read_while_a_write_lands_is_not_held(
     db_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with SQLiteStore(db_path) as plain:  # more personas than the cache holds: read each
+    async with SQLiteStore(db_path) as plain:  # more channels than the cache holds: read each
         for name in ("C7", "C8"):
             await plain.set_persona(ChannelRef("slack", "T1", name), Persona("x"), "U1", "ada")
+            await plain.set_channel_tools(ChannelRef("slack", "T1", name), frozenset(), "U1", "ada")
     monkeypatch.setattr(cached_module, "_CACHE_SIZE", 1)
     reads = {
         "turns": ("recent_turns", lambda store: store.recent_turns(CONVERSATION, 10)),
         "persona": ("get_persona", lambda store: store.get_persona(CHANNEL)),
+        "tools": ("get_channel_tools", lambda store: store.get_channel_tools(CHANNEL)),
         "usage": ("usage", lambda store: store.usage(CHANNEL, DAY)),
     }
     name, read = reads[kind]
@@ -413,6 +509,7 @@ async def test_a_value_read_while_a_write_lands_is_not_held(
 
         await store.add_reply(CONVERSATION, NewTurn("assistant", "during", 1), Usage(5, 1), DAY)
         await store.set_persona(CHANNEL, Persona("Set during the read."), "U1", "ada")
+        await store.set_channel_tools(CHANNEL, frozenset({"time"}), "U1", "ada")
         inner.release.set()
         await reading
 
@@ -451,6 +548,22 @@ async def test_a_persona_set_that_answers_after_a_later_one_is_read_again(db_pat
         await first
 
         assert await store.get_persona(CHANNEL) == Persona("Second.")
+
+
+async def test_a_tools_change_that_answers_after_a_later_one_is_read_again(db_path: Path) -> None:
+    inner = HeldAnswers(db_path)
+    async with CachedStore(inner) as store:
+        inner.held.add("set_channel_tools")
+        first = asyncio.ensure_future(
+            store.set_channel_tools(CHANNEL, frozenset({"first"}), "U1", "ada"))
+        await inner.reached.wait()  # committed, not answered yet
+        assert await store.get_channel_tools(CHANNEL) == frozenset({"first"})  # the file's answer
+
+        await store.set_channel_tools(CHANNEL, frozenset({"second"}), "U1", "ada")  # commits last
+        inner.release.set()
+        await first
+
+        assert await store.get_channel_tools(CHANNEL) == frozenset({"second"})
 
 
 class LateWrites(SQLiteStore):
