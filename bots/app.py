@@ -60,6 +60,7 @@ def engine_config(settings: Settings) -> EngineConfig:
         max_persona_chars=settings.max_persona_chars,
         user_messages_per_minute=settings.user_messages_per_minute,
         channel_daily_token_budget=settings.channel_daily_token_budget,
+        thread_context_messages=settings.thread_context_messages,
         leases=LeasePolicy(
             lease_seconds=settings.answer_lease_seconds,
             resume_max_age_seconds=settings.resume_max_age_seconds,

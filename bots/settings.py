@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     user_messages_per_minute: int = Field(20, ge=0)
     channel_daily_token_budget: int = Field(0, ge=0)
 
+    # Earlier messages of a thread (or a Discord reply chain) read when the bot is first
+    # asked there; they become the conversation's first turns.
+    thread_context_messages: int = Field(50, ge=0, le=1000)
+
     # -- files and images people send (see README: "Images and files") -------------------
     attachment_max_bytes: int = Field(20 * 1024 * 1024, ge=1)
     attachments_max_per_message: int = Field(10, ge=1, le=100)
@@ -105,6 +109,11 @@ class Settings(BaseSettings):
     slack_reply_in_thread: bool = True
     slack_ignore_other_bots: bool = True
     slack_native_streaming: bool = False
+    # 👍/👎 under each finished answer in Slack.
+    slack_feedback: bool = True
+    # The status line's loading messages where the persona has none, separated by "|"
+    # (they are sentences, and may hold commas); empty: chatwright's own.
+    slack_loading_messages: Annotated[tuple[str, ...], NoDecode] = ()
 
     # -- Discord --------------------------------------------------------------------------
     discord_token: SecretStr | None = None
@@ -132,6 +141,13 @@ class Settings(BaseSettings):
     def _split_tools(cls, value: object) -> object:
         if isinstance(value, str):
             return frozenset(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("slack_loading_messages", mode="before")
+    @classmethod
+    def _split_loading_messages(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split("|") if part.strip())
         return value
 
     @field_validator("plugins", mode="before")

@@ -38,6 +38,8 @@ def slack_config(settings: Settings) -> SlackConfig:
         reply_in_thread=settings.slack_reply_in_thread,
         ignore_other_bots=settings.slack_ignore_other_bots,
         native_streaming=settings.slack_native_streaming,
+        feedback=settings.slack_feedback,
+        loading_messages=settings.slack_loading_messages,
         admin_user_ids=listed_admins(settings.admin_user_ids, "slack"),
         shutdown_grace=settings.shutdown_grace_seconds,
     )

@@ -8,7 +8,11 @@ from operator import attrgetter
 from core.tokens import TokenCounter
 from core.types import Turn
 
-__all__ = ["MESSAGE_OVERHEAD", "message_tokens", "fit_newest", "whole_tool_steps"]
+__all__ = ["CHARS_PER_TOKEN", "MESSAGE_OVERHEAD", "message_tokens", "fit_newest", "whole_tool_steps"]
+
+# Characters per token assumed when turning a share of the budget into characters of a
+# file's text: low (code and logs run near 3), so that a file rarely costs more than its share.
+CHARS_PER_TOKEN = 3
 
 # Chat formats spend a few tokens per message on roles and separators.
 MESSAGE_OVERHEAD = 4

@@ -14,6 +14,12 @@ A message with files (``message.files``) needs the adapter's ``FileSource``:
 conversation's lock) before the answer, and notices about them ("I couldn't read …")
 come first in the stream, before the model's text (``ReplyStream.preface``).
 
+A message that may be in a thread the bot has not answered in before comes with the
+adapter's ``ThreadSource``: ``engine.reply(message, files=source, thread=thread)``. When
+the conversation has no stored turns yet, what was said before the question is read
+from it once and stored first (``core/thread_turns.py``); a conversation with turns
+never calls it.
+
 An answer taken over after a restart (``engine.ledger.take``) is written with
 ``engine.reply(record.message, resumed=True)``: its question is already stored and is
 not stored again; a reply that was stored but never delivered is given back as it is.
@@ -41,7 +47,7 @@ from types import TracebackType
 from core import metrics
 from core.attachments import AttachmentLimits, FileSource, IncomingFile, fetch_and_prepare
 from core.commands import Commands
-from core.context import fit_newest, message_tokens, whole_tool_steps
+from core.context import CHARS_PER_TOKEN, fit_newest, message_tokens, whole_tool_steps
 from core.errors import (
     AttachmentRefused,
     ChatwrightError,
@@ -56,6 +62,8 @@ from core.model.protocol import ChatModel, StreamItem
 from core.questions import ImageBytes, Question, history_message
 from core.serial import KeyedLocks
 from core.store.protocol import Store
+from core.thread_turns import THREAD_SHARE, earlier_turns
+from core.threads import ThreadSource
 from core.tokens import TokenCounter, default_counter
 from core.tools.policy import ToolLimits, enabled_tools
 from core.tools.registry import ToolRegistry
@@ -96,9 +104,6 @@ IMAGES_REFUSED = (
 # Files' text may take this share of what the context budget leaves after the persona
 # and the question's own text, so that the recent history still fits beside it.
 _FILES_SHARE = 0.75
-# Characters per token assumed when turning that share into characters: low (code and
-# logs run near 3), so that a file's text rarely costs more than its share.
-_CHARS_PER_TOKEN = 3
 # While tools run, the stream wakes its reader this often (yields ""), so that a status
 # held back by a platform's edit throttle is shown once the throttle allows.
 STATUS_WAKE = 0.5
@@ -138,6 +143,9 @@ class EngineConfig:
     leases: LeasePolicy = LeasePolicy()
     files: FilePolicy = FilePolicy()
     tools: ToolLimits = ToolLimits()
+    # Earlier messages of a thread read when the bot is first asked there
+    # [THREAD_CONTEXT_MESSAGES]; 0: none.
+    thread_context_messages: int = 50
 
 
 def _utc_today() -> date:
@@ -184,7 +192,8 @@ class Engine:
         return bool(await self.store.recent_turns(conversation, 1))
 
     def reply(
-        self, message: IncomingMessage, *, resumed: bool = False, files: FileSource | None = None
+        self, message: IncomingMessage, *, resumed: bool = False, files: FileSource | None = None,
+        thread: ThreadSource | None = None,
     ) -> ReplyStream:
         """The answer to ``message`` as a stream of text deltas (see ``ReplyStream``).
 
@@ -192,8 +201,10 @@ class Engine:
         is looked up by ``message.event_id`` instead of being stored again, and a reply
         already stored is the answer, without asking the model again.
         ``files``: where ``message.files`` are fetched from (the adapter's source).
+        ``thread``: where the earlier messages of ``message``'s thread are read from, if
+        the conversation has no turns yet (see the module's docstring).
         """
-        return ReplyStream(self, message, resumed, files or _NO_FILES)
+        return ReplyStream(self, message, resumed, files or _NO_FILES, thread)
 
     async def run_command(self, request: CommandRequest) -> CommandResult:
         return await self.commands.run(request)
@@ -232,7 +243,7 @@ class Engine:
             yield question.preface
         async with self._locks.hold(message.conversation):
             tokens = question.tokens(self.counter)
-            persona, chat, old_images = await self._context(message, question, tokens, None)
+            persona, chat, old_images = await self._context(message, question, tokens, None, sink)
             # The user's message is stored while the model reads it (the write is off
             # the answer's path) and is waited for before any answer text is passed on,
             # and also when the model fails: no answer is ever shown or stored without
@@ -271,7 +282,9 @@ class Engine:
             # steps stored for this event before the restart come after the question, so
             # they are not in it: the tool loop runs again from the start. (They stay in
             # the conversation, whole or left out by ``whole_tool_steps``.)
-            persona, chat, old_images = await self._context(message, question, stored.tokens, stored.id)
+            # (The thread is not read: its turns would come after the question's. A
+            # question never stored means a crash in the moment before; rare enough.)
+            persona, chat, old_images = await self._context(message, question, stored.tokens, stored.id, None)
             done = asyncio.get_running_loop().create_future()
             done.set_result(stored)
             async for delta in self._ask(message, sink, persona, chat, done):
@@ -288,7 +301,7 @@ class Engine:
         vision = policy.vision if persona.vision is None else persona.vision
         room = (self.config.context_token_budget - message_tokens(self.counter, persona.system_prompt)
                 - message_tokens(self.counter, message.text))
-        text_budget = int(max(room, 0) * _FILES_SHARE * _CHARS_PER_TOKEN)
+        text_budget = int(max(room, 0) * _FILES_SHARE * CHARS_PER_TOKEN)
         limits = replace(policy.limits, text_budget=max(1, min(policy.limits.text_budget, text_budget)))
         started = time.perf_counter()
         prepared = await fetch_and_prepare(message.files, source, limits, vision=vision)
@@ -297,13 +310,14 @@ class Engine:
 
     async def _context(
         self, message: IncomingMessage, question: Question, question_tokens: int,
-        before_id: int | None,
+        before_id: int | None, sink: ReplyStream | None,
     ) -> tuple[Persona, list[ChatMessage], bool]:
         """The persona in force; the messages for the model: the persona's prompt, the
         history (older than ``before_id``) that fits the budget, the question; and
-        whether the history holds images past their time (to prune)."""
+        whether the history holds images past their time (to prune). ``sink``: the
+        answer whose thread (``sink.thread``) is read if the conversation has no turns."""
         persona, _ = await self.persona_for(message.conversation.channel_ref)
-        history, old_images = await self._history(message, persona, question_tokens, before_id)
+        history, old_images = await self._history(message, persona, question_tokens, before_id, sink)
         chat = [ChatMessage("system", persona.system_prompt)] if persona.system_prompt else []
         chat += await self._history_messages(history, persona)
         chat.append(question.chat_message())
@@ -474,10 +488,15 @@ class Engine:
             yield item
 
     async def _history(
-        self, message: IncomingMessage, persona: Persona, user_tokens: int, before: int | None = None
+        self, message: IncomingMessage, persona: Persona, user_tokens: int, before: int | None = None,
+        sink: ReplyStream | None = None,
     ) -> tuple[list[Turn], bool]:
         """The newest turns (older than ``before``) that fit the budget, oldest first,
-        read a page at a time; and whether a turn read holds images past their time."""
+        read a page at a time; and whether a turn read holds images past their time.
+
+        A conversation found empty is where a thread's earlier messages may belong: they
+        are read from ``sink.thread`` and stored now. This reuses the read every message
+        makes anyway, so a message pays nothing for it once its conversation has turns."""
         budget = (
             self.config.context_token_budget
             - message_tokens(self.counter, persona.system_prompt)
@@ -487,6 +506,8 @@ class Engine:
         images = _ImageWindow(self.config.files)
         while budget > 0:
             page = await self.store.recent_turns(message.conversation, _HISTORY_PAGE, before)
+            if not page and before is None and sink is not None and sink.thread is not None:
+                page = await self._store_thread(message, persona, sink, budget)
             if any(map(_images, page)):
                 images.see(page)
             fitted, budget = fit_newest(page[::-1], budget)
@@ -496,6 +517,23 @@ class Engine:
             before = page[0].id
         # The budget may have cut a tool step in two: the model is sent whole ones only.
         return whole_tool_steps(taken[::-1]), images.expired
+
+    async def _store_thread(
+        self, message: IncomingMessage, persona: Persona, sink: ReplyStream, room: int
+    ) -> list[Turn]:
+        """The thread's earlier messages, stored as turns before the question (the caller
+        holds the conversation's lock: a second question finds them stored)."""
+        assert sink.thread is not None
+        policy = self.config.files
+        turns = await earlier_turns(
+            message, sink.thread, sink.files, self.counter,
+            limit=self.config.thread_context_messages,
+            token_budget=min(room, int(self.config.context_token_budget * THREAD_SHARE)),
+            limits=policy.limits,
+            vision=policy.vision if persona.vision is None else persona.vision,
+        )
+        # One at a time: their ids keep the thread's order.
+        return [await self.store.add_turn(message.conversation, turn) for turn in turns]
 
     async def _history_messages(self, history: list[Turn], persona: Persona) -> list[ChatMessage]:
         """The history for the model, with the images it may still see."""
@@ -567,16 +605,19 @@ class ReplyStream:
     text so far (Slack, Discord) or as a dimmed line (the console) until text comes.
     """
 
-    __slots__ = ("_engine", "message", "resumed", "files", "parts", "preface", "usage",
+    __slots__ = ("_engine", "message", "resumed", "files", "thread", "parts", "preface", "usage",
                  "status", "written", "_iterator")
 
     def __init__(
-        self, engine: Engine, message: IncomingMessage, resumed: bool, files: FileSource
+        self, engine: Engine, message: IncomingMessage, resumed: bool, files: FileSource,
+        thread: ThreadSource | None = None,
     ) -> None:
         self._engine = engine
         self.message = message
         self.resumed = resumed
         self.files = files
+        # Where the thread's earlier messages come from (None: nowhere).
+        self.thread = thread
         self.parts: list[str] = []
         # Notices about the message's files, the first part of ``text``; not the model's.
         self.preface = ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
-__all__ = ["EVENTS_RECEIVED", "REPLIES", "ERRORS", "MODEL_LATENCY", "FILES_LATENCY", "TOKENS"]
+__all__ = ["EVENTS_RECEIVED", "REPLIES", "ERRORS", "MODEL_LATENCY", "FILES_LATENCY", "TOKENS", "FEEDBACK"]
 
 EVENTS_RECEIVED = Counter(
     "chatwright_events_received", "Platform events received", ["platform"]
@@ -22,3 +22,5 @@ FILES_LATENCY = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32),
 )
 TOKENS = Counter("chatwright_tokens", "Tokens used", ["kind"])
+# Clicks on the 👍/👎 under answers; ``value`` is "helpful" or "unhelpful".
+FEEDBACK = Counter("chatwright_feedback", "Feedback on answers", ["platform", "value"])

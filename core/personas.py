@@ -7,7 +7,9 @@ A preset file looks like::
     system_prompt = "You answer in as few words as will do."
     # optional: model = "gpt-4o", temperature = 0.2, max_tokens = 400,
     # vision = false (the model can't take images; default: OPENAI_VISION),
-    # tools = ["time", "github.search_issues"] (the tools its channels may use)
+    # tools = ["time", "github.search_issues"] (the tools its channels may use),
+    # suggested_prompts = ["Summarise this channel"] (Slack offers them in a DM, at most 4),
+    # loading_messages = ["Reading…", "Thinking…"] (Slack's status line rotates them)
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from core.types import Persona
 
 __all__ = ["load_presets", "parse_preset"]
 
-_FIELDS = {"name", "description", "system_prompt", "model", "temperature", "max_tokens", "vision", "tools"}
+# The fields that are lists of text, and what each holds (for the error message).
+_TEXT_LISTS = {"tools": "tool names", "suggested_prompts": "prompts", "loading_messages": "messages"}
+_FIELDS = {"name", "description", "system_prompt", "model", "temperature", "max_tokens", "vision", *_TEXT_LISTS}
 
 
 def parse_preset(text: str, source: str) -> Persona:
@@ -36,11 +40,12 @@ def parse_preset(text: str, source: str) -> Persona:
         raise ConfigurationError(f"persona preset {source} needs a non-empty system_prompt")
     if "vision" in data and not isinstance(data["vision"], bool):
         raise ConfigurationError(f"persona preset {source}: vision must be true or false")
-    if "tools" in data:
-        tools = data["tools"]
-        if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
-            raise ConfigurationError(f"persona preset {source}: tools must be a list of tool names")
-        data["tools"] = tuple(tools)
+    for key, what in _TEXT_LISTS.items():
+        if key in data:
+            values = data[key]
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                raise ConfigurationError(f"persona preset {source}: {key} must be a list of {what}")
+            data[key] = tuple(values)
     data.setdefault("name", Path(source).stem)
     return Persona(**data)
 

@@ -6,6 +6,9 @@ the text followed by one block per file: a text file's or PDF's fenced text, a n
 naming a file that could not be read, and "[image: name, W×H]" for each image. So the
 turn reads sensibly to the model however long ago it was, even once its images are no
 longer shown; while they are, the images go with it as image parts.
+
+In a shared conversation the content begins with its speaker's name ("Ada: …",
+``core/speakers.py``); in a DM it does not.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from dataclasses import dataclass
 
 from core.attachments import ImagePart, Prepared, PreparedFiles, data_url
 from core.attachments.notes import image_note
+from core.speakers import said
 from core.tokens import TokenCounter
 from core.types import ChatImage, ChatMessage, ImageRef, IncomingMessage, NewTurn, Turn
 
-__all__ = ["Question", "ImageBytes", "history_message"]
+__all__ = ["Question", "ImageBytes", "files_content", "history_message"]
 
 # The stored bytes of images, by (turn id, position in ``Turn.images``).
 ImageBytes = Mapping[tuple[int, int], bytes]
@@ -38,12 +42,11 @@ class Question:
 
     @classmethod
     def of(cls, message: IncomingMessage) -> Question:
-        return cls(message.text)
+        return cls(said(message, message.text))
 
     @classmethod
     def with_files(cls, message: IncomingMessage, files: PreparedFiles) -> Question:
-        blocks = [_block(part) for part in files.parts]
-        content = "\n\n".join([message.text, *blocks] if message.text else blocks)
+        content = said(message, files_content(message.text, files))
         images = [part for part in files.parts if isinstance(part, ImagePart)]
         return cls(
             content,
@@ -68,6 +71,12 @@ class Question:
     def new_turn(self, message: IncomingMessage, tokens: int) -> NewTurn:
         return NewTurn("user", self.content, tokens, message.user_id, message.user_name,
                        message.event_id, self.images, self.image_data)
+
+
+def files_content(text: str, files: PreparedFiles) -> str:
+    """A message's text followed by one block per file (see the module's docstring)."""
+    blocks = [_block(part) for part in files.parts]
+    return "\n\n".join([text, *blocks] if text else blocks)
 
 
 def history_message(turn: Turn, data: ImageBytes) -> ChatMessage:

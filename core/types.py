@@ -28,6 +28,8 @@ __all__ = [
     "Persona",
     "PersonaChange",
     "ToolsChange",
+    "Feedback",
+    "FeedbackTotals",
     "Usage",
     "UsageTotals",
     "ChatMessage",
@@ -226,6 +228,11 @@ class Persona:
     # The tools this persona's channels may use (names as ``/tools list`` shows them);
     # None: the default (TOOLS_ENABLED). A channel's own ``/tools`` choice comes first.
     tools: tuple[str, ...] | None = None
+    # Prompts Slack suggests in a DM with the bot (``assistant.threads.setSuggestedPrompts``).
+    suggested_prompts: tuple[str, ...] = ()
+    # Shown in turn under the thread while the model works (Slack's status line); none:
+    # the defaults of SLACK_LOADING_MESSAGES.
+    loading_messages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +258,22 @@ class ToolsChange:
     before: frozenset[str] | None
     after: frozenset[str] | None
     changed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """A 👍 or 👎 someone gave one answer (Slack's feedback buttons)."""
+
+    channel: ChannelRef
+    answer_id: str  # the platform's id of the answer's message
+    user_id: str
+    helpful: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackTotals:
+    helpful: int = 0
+    unhelpful: int = 0
 
 
 @dataclass(frozen=True, slots=True)

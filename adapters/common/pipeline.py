@@ -15,6 +15,10 @@ the answer is durable (``core/answers.py``):
 - ``start`` runs the resumer: every few seconds it takes over this platform's answers
   whose lease has run out (a crashed process, or a shutdown that could not wait), and
   answers them again from the stored question, or delivers the stored reply.
+- Before it is answered, a message gets the adapter's last look (``prepare``, e.g.
+  Slack puts people's names in for their ids), and the answer may read what was said
+  before it in its thread (``thread``, once per conversation: ``core/thread_turns.py``).
+  Both happen in the answer's task, never before the event is acknowledged.
 - ``drain`` (shutdown) stops taking answers, waits for those in flight up to a grace
   period, and leaves the rest to the next start with their leases released.
 """
@@ -25,7 +29,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from adapters.common.delivery import DeliveryFailed, RetryPolicy, deliver
 from adapters.common.renderer import Renderer, RendererFactory
@@ -34,6 +38,7 @@ from core.attachments import FileSource
 from core.answers import AnswerKey, AnswerRecord, AnswerState, Delivery, Route
 from core.engine import Engine
 from core.errors import user_message
+from core.threads import ThreadSource
 from core.types import IncomingMessage
 
 __all__ = ["RESTARTED_TEXT", "GAVE_UP_TEXT", "AnswerPipeline"]
@@ -79,11 +84,16 @@ class AnswerPipeline:
         renderers: RendererFactory,
         *,
         files: FileSource | None = None,
+        thread: ThreadSource | None = None,
+        prepare: Callable[[IncomingMessage], Awaitable[IncomingMessage]] | None = None,
         retry: RetryPolicy = RetryPolicy(),
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._engine = engine
         self._files = files
+        self._thread = thread
+        # Must not raise: a name it could not find is left as it was.
+        self._prepare = prepare
         self._ledger = engine.ledger
         self._platform = platform
         self._renderers = renderers
@@ -216,7 +226,8 @@ class AnswerPipeline:
         if refusal:
             return renderer.failure_parts("", refusal), "failed"
         await self._wait_turn(job)
-        reply = self._engine.reply(job.message, resumed=job.resumed, files=self._files)
+        message = await self._prepare(job.message) if self._prepare is not None else job.message
+        reply = self._engine.reply(message, resumed=job.resumed, files=self._files, thread=self._thread)
         try:
             async with reply:
                 live = job.delivery.messages[0] if job.delivery.messages else None

@@ -1,4 +1,5 @@
-"""``DiscordAdapter``: connects the client, answers messages, runs slash commands."""
+"""``DiscordAdapter``: connects the client, answers messages, runs slash commands and the
+"Ask chatwright" message command; answers read the reply chain they continue."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ import discord
 
 from adapters.discord.client import build_client
 from adapters.discord.commands import add_commands, respond
+from adapters.discord.context_menu import ask_about, ask_menu
 from adapters.discord.config import DiscordConfig
 from adapters.discord.endpoints import use_endpoints
 from adapters.discord.errors import DiscordUnavailable, startup_error
 from adapters.discord.events import PLATFORM, files_of, should_answer, to_incoming
 from adapters.discord.files import DiscordFiles
 from adapters.discord.replies import DiscordRenderers, route_of
+from adapters.discord.reply_chain import ReplyChain
 from adapters.common.pipeline import AnswerPipeline
 from adapters.common.tasks import TaskSet
 from core import metrics
@@ -44,8 +47,10 @@ class DiscordAdapter:
         self._gateway: asyncio.Task[None] | None = None
         self._tasks = TaskSet()  # reading events; answers are the pipeline's
         self._files = DiscordFiles(config.api_url)
+        self._chain = ReplyChain(lambda: self._client)
         self.pipeline = AnswerPipeline(
-            engine, PLATFORM, DiscordRenderers(lambda: self._client, config.edit_interval), files=self._files
+            engine, PLATFORM, DiscordRenderers(lambda: self._client, config.edit_interval),
+            files=self._files, thread=self._chain,
         )
         self._ready = asyncio.Event()
         self._lost = asyncio.Event()
@@ -124,6 +129,7 @@ class DiscordAdapter:
     def _new_client(self) -> discord.Client:
         client = build_client(self._config)
         add_commands(client.tree, self._run_command, self._engine.commands.table)
+        client.tree.add_command(ask_menu(self._ask_about))
         client.event(self.on_ready)
         client.event(self.on_disconnect)
         client.event(self.on_message)
@@ -153,8 +159,13 @@ class DiscordAdapter:
         if incoming is None:
             _log_unanswerable(message, client.user.id)
             return
+        self._chain.start_from(incoming.event_id, message)
         # A replayed event (gateway resume) finds its record and stops there.
         await self.pipeline.accept(incoming, route_of(message))
+
+    async def _ask_about(self, interaction: discord.Interaction, target: discord.Message) -> None:
+        await ask_about(interaction, target, pipeline=self.pipeline, chain=self._chain,
+                        admin_ids=self._config.admin_user_ids)
 
     async def _run_command(self, interaction: discord.Interaction, name: str, arguments: Arguments) -> None:
         await respond(interaction, self._engine, self._config.admin_user_ids, name, arguments)

@@ -8,13 +8,18 @@ settings). It is a hint, not a guard: every command also checks the invoking mem
 permissions, or ``ADMIN_USER_IDS``, and core refuses others. In a DM the commands act on
 the user's own DM conversation. Each answer is ephemeral and deferred first, so Discord's
 3-second deadline holds however slow the database is.
+
+Every command is offered everywhere Discord allows (``offer_everywhere``): in servers, in
+the DM with the bot and in private channels (group DMs, DMs between others), installed to
+a server or by a user for themselves. A command's answer is an interaction follow-up,
+which works in all of those, even where the bot is not a member.
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Set
-from typing import Any
+from typing import Any, TypeVar
 
 import discord
 from discord import app_commands
@@ -30,7 +35,9 @@ from core.commands.spec import Value
 from core.engine import Engine
 from core.types import CommandRequest
 
-__all__ = ["Runner", "add_commands", "app_command", "command_request", "discord_help", "respond"]
+__all__ = [
+    "Runner", "add_commands", "app_command", "command_request", "discord_help", "offer_everywhere", "respond",
+]
 
 # Runs one core command for an interaction: (interaction, command name, its arguments).
 Runner = Callable[[discord.Interaction, str, Arguments], Awaitable[None]]
@@ -52,11 +59,26 @@ def app_command(spec: CommandSpec, run: Runner) -> app_commands.Command[Any, ...
     if not spec.subcommands:
         command = _command(spec.name, spec.description, spec.options, _caller(run, spec.name, ""))
         command.default_permissions = hint
-        return command
+        return offer_everywhere(command)
     group = app_commands.Group(name=spec.name, description=spec.description, default_permissions=hint)
     for sub in spec.subcommands:
         group.add_command(_command(sub.name, sub.description, sub.options, _caller(run, spec.name, sub.name)))
-    return group
+    return offer_everywhere(group)
+
+
+AppCommand = TypeVar("AppCommand", app_commands.Command[Any, ..., None], app_commands.Group, app_commands.ContextMenu)
+
+
+def offer_everywhere(command: AppCommand) -> AppCommand:
+    """Declare ``command`` for servers, the bot's DM and private channels, whether the app
+    is installed to a server or by a user (synced as ``contexts`` and ``integration_types``).
+
+    Without this Discord applies its defaults (server installs; servers and DMs), and a
+    user who installed chatwright for themselves would not see the commands at all.
+    """
+    command.allowed_contexts = app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=True)
+    command.allowed_installs = app_commands.AppInstallationType(guild=True, user=True)
+    return command
 
 
 def discord_help(table: CommandTable) -> str:

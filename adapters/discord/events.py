@@ -24,6 +24,7 @@ from typing import Any
 
 import discord
 
+from adapters.discord.mentions import readable_mentions
 from adapters.discord.permissions import is_admin
 from core.types import ConversationRef, FileRef, IncomingMessage
 
@@ -92,7 +93,8 @@ def to_incoming(message: Any, bot_id: int, admin_ids: Set[str]) -> IncomingMessa
     if not should_answer(message, bot_id):
         return None
     content = getattr(message, "content", None)
-    text = strip_mention(content, bot_id) if isinstance(content, str) else ""
+    # Other people's mentions as names: the model cannot know who ``<@123>`` is.
+    text = readable_mentions(strip_mention(content, bot_id), message) if isinstance(content, str) else ""
     files = files_of(message)
     channel_id = getattr(getattr(message, "channel", None), "id", None)
     message_id = getattr(message, "id", None)

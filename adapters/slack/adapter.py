@@ -15,11 +15,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.common.pipeline import AnswerPipeline
 from adapters.common.tasks import TaskSet
 from adapters.slack.app import build_app, web_client
+from adapters.slack.assistant import persona_lookup
 from adapters.slack.config import SlackConfig
 from adapters.slack.errors import retry_after, slack_error
 from adapters.slack.files import SlackFiles
 from adapters.slack.http_guard import acknowledged, checked_request
+from adapters.slack.names import SlackNames
 from adapters.slack.replies import SlackRenderers
+from adapters.slack.thread_context import SlackThreadSource
 from core.engine import Engine
 from core.errors import ConfigurationError
 
@@ -45,10 +48,16 @@ class SlackAdapter:
         self._config = config
         self._tasks = TaskSet()  # inline commands; answers are the pipeline's
         self._client = web_client(config)
-        renderers = SlackRenderers(self._client, interval=config.edit_interval, native=config.native_streaming)
+        renderers = SlackRenderers.of(self._client, config, persona_lookup(engine))
         # Files shared with a question, fetched with the bot token when it is answered.
         self._files = SlackFiles(config.bot_token, config.api_url)
-        self.pipeline = AnswerPipeline(engine, "slack", renderers, files=self._files)
+        # People's names for their ids, for the question (``prepare``) and its thread.
+        self.names = SlackNames(self._client)
+        # The thread a question comes in, read once: the bot's ids come from the same
+        # ``auth.test`` as the app's (``self._authorize``, set just below).
+        thread = SlackThreadSource(self._client, self.names, lambda: self._authorize.identity())
+        self.pipeline = AnswerPipeline(
+            engine, "slack", renderers, files=self._files, thread=thread, prepare=self.names.named)
         built = build_app(config, engine, self._client, self.pipeline, self._tasks)
         self.app = built.app
         self._authorize = built.authorize

@@ -18,6 +18,7 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.admins import AdminDirectory
+from adapters.slack.assistant import AssistantEvents, persona_lookup
 from adapters.slack.auth import OnceAuthorize
 from adapters.slack.commands import (
     SlashCommand, command_problem, command_request, ephemeral, hidden_commands, is_help, response_for, slack_help,
@@ -25,8 +26,10 @@ from adapters.slack.commands import (
 )
 from adapters.slack.config import SlackConfig
 from adapters.slack.events import Answer, Ignore, MessageEvent, decide
+from adapters.slack.feedback import FEEDBACK_ACTION, FeedbackHandler
 from adapters.slack.mrkdwn import escape
 from adapters.slack.replies import post_text, route_of
+from adapters.slack.shortcuts import SHORTCUTS, MessageShortcuts
 from adapters.common.commands import run_command
 from adapters.common.pipeline import AnswerPipeline
 from adapters.common.tasks import TaskSet
@@ -67,6 +70,7 @@ def build_app(
     handlers = SlackHandlers(config, engine, client, pipeline, tasks)
     app.event("app_mention")(handlers.on_event)
     app.event("message")(handlers.on_event)
+    _add_agent_experience(app, engine, client, pipeline)
     table = engine.commands.table
     for spec in slash_commands(table):
         app.command(f"/{spec.name}")(handlers.on_command)
@@ -74,6 +78,19 @@ def build_app(
         log.warning("slack: /%s is one of Slack's own commands, so it is not offered in Slack", name)
     app.error(handlers.on_error)
     return BuiltApp(app, client, authorize)
+
+
+def _add_agent_experience(app: AsyncApp, engine: Engine, client: AsyncWebClient, pipeline: AnswerPipeline) -> None:
+    """Slack's AI-app surface: agent-view events, feedback clicks, message shortcuts."""
+
+    assistant = AssistantEvents(client, persona_lookup(engine))
+    app.event("assistant_thread_started")(assistant.on_thread_started)
+    app.event("app_home_opened")(assistant.on_home_opened)
+    # Registered even with SLACK_FEEDBACK off: buttons on earlier answers still work.
+    app.action(FEEDBACK_ACTION)(FeedbackHandler(engine, client).on_click)
+    shortcuts = MessageShortcuts(client, pipeline)
+    for shortcut in SHORTCUTS:
+        app.shortcut(shortcut.callback_id)(shortcuts.on_shortcut)
 
 
 class SlackHandlers:

@@ -30,6 +30,10 @@ class SlackConfig:
     admin_cache_seconds: float = 60.0
     # On stop, answers in flight get this long to finish; the rest resume at next start.
     shutdown_grace: float = 20.0
+    # 👍/👎 under each finished answer (Slack's feedback buttons).
+    feedback: bool = True
+    # The status line's loading messages where the persona has none; empty: chatwright's own.
+    loading_messages: tuple[str, ...] = ()
 
     @property
     def socket_mode(self) -> bool:

@@ -39,6 +39,7 @@ __all__ = [
     "MAX_FILES_KEPT",
     "decide",
     "file_refs",
+    "message_ts",
     "strip_mention",
 ]
 
@@ -281,3 +282,10 @@ def _incoming(
 
 def _claim_key(event: MessageEvent) -> str:
     return f"{event['channel']}:{event['ts']}"
+
+
+def message_ts(message: IncomingMessage) -> str:
+    """The ts of the Slack message ``message`` was made from ("" if it was not made from
+    one by ``decide``): its ``event_id`` is its claim key, ``channel:ts``."""
+    channel, _, ts = message.event_id.partition(":")
+    return ts if channel == message.conversation.channel and ts else ""

@@ -1,5 +1,10 @@
 """The Slack app manifest: exactly the scopes, events and commands chatwright uses.
-The slash commands come from core's command table (``slash_commands``)."""
+The slash commands come from core's command table (``slash_commands``).
+
+The app is an AI app ("Agents & AI Apps", ``features.assistant_view``) by default: it is
+what the ``assistant:write`` scope needs (suggested prompts), it puts chatwright in
+Slack's side panel, and it sends ``assistant_thread_started``. An app without it still
+works; its status line and prompts are refused once and then left out."""
 
 from __future__ import annotations
 
@@ -7,10 +12,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from adapters.slack.commands import slash_commands
+from adapters.slack.shortcuts import SHORTCUTS
 from core.commands import CommandSpec, usage
 from core.commands.builtin import builtin_commands
 
 __all__ = ["BOT_SCOPES", "BOT_EVENTS", "build_manifest", "usage_hint"]
+
+_DESCRIPTION = "An LLM assistant with memory and per-channel personas."
 
 BOT_SCOPES = (
     "app_mentions:read",  # app_mention events
@@ -23,8 +31,14 @@ BOT_SCOPES = (
     # Downloading the files people share with a question; without it Slack serves its
     # sign-in page instead of the file (adapters/slack/files.py).
     "files:read",
+    # assistant.threads.setSuggestedPrompts in DMs (the status line needs only chat:write).
+    "assistant:write",
 )
-BOT_EVENTS = ("app_mention", "message.channels", "message.groups", "message.im")
+BOT_EVENTS = (
+    "app_mention", "message.channels", "message.groups", "message.im",
+    "assistant_thread_started",  # a DM thread opened in the side panel: suggested prompts
+    "app_home_opened",  # the Messages tab opened (the agent view's DM)
+)
 
 
 def build_manifest(
@@ -36,12 +50,17 @@ def build_manifest(
     return {
         "display_information": {
             "name": name,
-            "description": "An LLM assistant with memory and per-channel personas.",
+            "description": _DESCRIPTION,
         },
         "features": {
             # The Messages tab lets people DM the bot.
             "app_home": {"messages_tab_enabled": True, "messages_tab_read_only_enabled": False},
             "bot_user": {"display_name": name, "always_online": True},
+            "assistant_view": {"assistant_description": _DESCRIPTION},
+            "shortcuts": [
+                {"name": s.name, "type": "message", "callback_id": s.callback_id, "description": s.description}
+                for s in SHORTCUTS
+            ],
             "slash_commands": [_command(spec, request_url) for spec in specs],
         },
         "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},

@@ -89,11 +89,14 @@ class NativeStream:
         closing, reopening = _fence_break(head)
         return head + closing, reopening + markdown[len(head):].lstrip("\n")
 
-    async def stop_with(self, head: str) -> None:
-        """Stream what of ``head`` was not streamed yet, and stop."""
+    async def stop_with(self, head: str, *, blocks: list[dict[str, Any]] | None = None) -> None:
+        """Stream what of ``head`` was not streamed yet, and stop; ``blocks`` (the feedback
+        buttons) go under the streamed text."""
         # What was streamed live is a prefix of ``head``: the model's text only grows.
         rest = head[self._sent:]
         arguments: dict[str, Any] = {"markdown_text": rest} if rest else {}
+        if blocks:
+            arguments["blocks"] = blocks
         stop = partial(self._client.chat_stopStream, channel=self._channel, ts=self.ts, **arguments)
         await waiting_out_429(stop, _STOP_ATTEMPTS)
         self.stopped = True

@@ -11,18 +11,23 @@ Slack's own ``chat.startStream`` (``native_stream``). It stays opt-in: native st
 need the "Agents & AI Apps" feature and a thread, and Slack renders their raw Markdown
 itself. When Slack refuses a stream, ``SlackRenderers`` says so once in the log and
 edits messages from then on. An answer resumed after a restart is always shown by
-editing (the stream it had is gone with the process that opened it). While tools run,
-a native stream's thread shows what runs as its status (``assistant.threads.setStatus``,
-the "is thinking…" line of AI apps); where Slack refuses that, the stream shows no status.
+editing (the stream it had is gone with the process that opened it).
+
+Both show Slack's status line under the thread while the model works ("is thinking…"
+with the persona's loading messages, ``assistant.AnswerStatus``), cleared when the
+answer settles, whether it was written or failed, or is abandoned; a native stream
+shows what its tools run there too. The last message of a finished answer carries the
+feedback buttons (``feedback``) unless they are turned off (``SLACK_FEEDBACK``).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any, TypeVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -31,8 +36,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.common.renderer import Posted, Renderer
 from adapters.common.splitting import split_message
 from adapters.common.throttle import EditRateLimited, ThrottledEditor
+from adapters.slack.assistant import (
+    DEFAULT_LOADING_MESSAGES, AnswerStatus, LoadingMessages, PersonaLookup, ThreadStatus,
+)
+from adapters.slack.config import SlackConfig
 from adapters.slack.errors import edits_rate_limited, retry_after, slack_error, waiting_out_429
 from adapters.slack.events import ReplyTarget
+from adapters.slack.feedback import BLOCKS_REFUSED, FeedbackButtons, answer_blocks, feedback_buttons
 from adapters.slack.mrkdwn import preview, to_mrkdwn
 from adapters.slack.native_stream import NativeStream, StreamRefused
 from adapters.slack.placeholder import Placeholder
@@ -45,6 +55,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 # Slack cuts ``text`` at 40,000 characters but recommends under 4,000: longer messages
 # are collapsed behind "Show more" and get slow to render. 3,800 leaves room for that.
@@ -89,27 +101,64 @@ class _Shown:
     editor: ThrottledEditor
 
 
-class _SlackMessages:
-    """What every Slack renderer does the same way: post, edit, delete, judge failures."""
+@dataclass(frozen=True, slots=True)
+class _Extras:
+    """What a Slack answer shows besides its words: the status line, the feedback buttons."""
 
-    def __init__(self, client: AsyncWebClient, target: ReplyTarget, limit: int) -> None:
+    status: AnswerStatus
+    buttons: FeedbackButtons
+
+
+class _SlackMessages:
+    """What every Slack renderer does the same way: post, edit, delete, judge failures,
+    and the status line and feedback buttons around them."""
+
+    def __init__(self, client: AsyncWebClient, target: ReplyTarget, limit: int, extras: _Extras) -> None:
         self._client = client
         self._target = target
         self._limit = limit
+        self._answer_status = extras.status
+        self._buttons = extras.buttons
+        self._last_part: str | None = None  # the finished answer's last part: it gets the buttons
 
     def parts(self, text: str) -> list[str]:
-        return split_message(to_mrkdwn(text), self._limit) or [_EMPTY_ANSWER]
+        parts = split_message(to_mrkdwn(text), self._limit) or [_EMPTY_ANSWER]
+        self._finished(parts)
+        return parts
 
     def failure_parts(self, partial_text: str, reason: str) -> list[str]:
+        self._last_part = None  # a failure is not an answer to rate
         return [_WARNING + reason]
 
     async def post(self, part: str, index: int) -> str:
-        response = await self._client.chat_postMessage(
-            channel=self._target.channel, thread_ts=self._target.thread_ts, text=part)
+        post = partial(self._client.chat_postMessage, channel=self._target.channel, thread_ts=self._target.thread_ts,
+                       text=part)
+        response = await self._with_buttons(post, part, answer_blocks)
         return str(response["ts"])
 
     async def edit(self, message_id: str, part: str) -> None:
-        await self._client.chat_update(channel=self._target.channel, ts=message_id, text=part)
+        update = partial(self._client.chat_update, channel=self._target.channel, ts=message_id, text=part)
+        await self._with_buttons(update, part, answer_blocks)
+
+    def _finished(self, parts: list[str]) -> None:
+        # Known only once live rendering is over (``parts`` follows ``settle``), so no
+        # preview edit can carry the buttons.
+        self._last_part = parts[-1]
+
+    async def _with_buttons(
+        self, call: Callable[..., Awaitable[_T]], part: str, blocks: Callable[[str], list[dict[str, Any]]]
+    ) -> _T:
+        """``call`` with ``blocks=blocks(part)`` for the answer's last part; without them
+        for any other part, and when Slack refuses them (see ``FeedbackButtons``)."""
+        if part != self._last_part or not self._buttons.on:
+            return await call()
+        try:
+            return await call(blocks=blocks(part))
+        except SlackApiError as exc:
+            if slack_error(exc) not in BLOCKS_REFUSED:
+                raise
+            self._buttons.refused(slack_error(exc))
+            return await call()
 
     async def delete(self, message_id: str) -> None:
         await self._client.chat_delete(channel=self._target.channel, ts=message_id)
@@ -136,9 +185,9 @@ class EditedMessage(_SlackMessages):
 
     def __init__(
         self, client: AsyncWebClient, target: ReplyTarget, *, interval: float, placeholder_delay: float,
-        limit: int, clock: Callable[[], float],
+        limit: int, clock: Callable[[], float], extras: _Extras,
     ) -> None:
-        super().__init__(client, target, limit)
+        super().__init__(client, target, limit, extras)
         self._interval = interval
         self._placeholder_delay = placeholder_delay
         self._clock = clock
@@ -148,6 +197,7 @@ class EditedMessage(_SlackMessages):
         self._status = ""
 
     async def start(self, posted: Posted, written: Callable[[], bool], live: str | None) -> None:
+        self._answer_status.begin()
         if live is not None:
             # Resumed: the placeholder (or preview) from before the restart shows it.
             self._shown = self._shown_in(live)
@@ -173,6 +223,7 @@ class EditedMessage(_SlackMessages):
         self._status = text  # shown by the next update (the pipeline's next call)
 
     async def settle(self) -> None:
+        await self._answer_status.end()
         placeholder, self._placeholder = self._placeholder, None
         if placeholder is None:
             return  # none was started (a resumed answer has its message already)
@@ -184,6 +235,7 @@ class EditedMessage(_SlackMessages):
     async def abandon(self) -> None:
         if self._placeholder is not None:
             self._placeholder.discard()
+        await _quietly_ended(self._answer_status)
 
     async def edit(self, message_id: str, part: str) -> None:
         shown = self._shown
@@ -220,81 +272,64 @@ class NativeStreamed(_SlackMessages):
     """One answer streamed with ``chat.startStream`` (see the module docstring)."""
 
     def __init__(
-        self, client: AsyncWebClient, target: ReplyTarget, stream: NativeStream, limit: int,
-        statuses: _ThreadStatus,
+        self, client: AsyncWebClient, target: ReplyTarget, stream: NativeStream, limit: int, extras: _Extras,
     ) -> None:
-        super().__init__(client, target, limit)
+        super().__init__(client, target, limit, extras)
         self._stream = stream
-        self._statuses = statuses
-        self._status = ""
 
     async def start(self, posted: Posted, written: Callable[[], bool], live: str | None) -> None:
         # Never resumed (see SlackRenderers): ``live`` is always None here.
         await posted(self._stream.ts)
+        self._answer_status.begin()
 
     async def update(self, text: str) -> None:
         await self._stream.update(text)
 
     async def status(self, text: str) -> None:
         # Streamed text cannot be taken back, so the status is the thread's, not the stream's.
-        if text != self._status:
-            self._status = text
-            await self._statuses.set(self._target, text)
+        await self._answer_status.tool(text)
 
     async def settle(self) -> None:
-        if self._status:  # a failed answer may end with one still set
-            self._status = ""
-            await self._statuses.set(self._target, "")
+        await self._answer_status.end()
+
+    async def abandon(self) -> None:
+        await _quietly_ended(self._answer_status)
 
     def parts(self, text: str) -> list[str]:
         if not text.strip():
             return [_EMPTY_ANSWER]
         head, rest = self._stream.split(text)
-        return [head, *split_message(to_mrkdwn(rest), self._limit)]
+        parts = [head, *split_message(to_mrkdwn(rest), self._limit)]
+        self._finished(parts)
+        return parts
 
     def failure_parts(self, partial_text: str, reason: str) -> list[str]:
+        super().failure_parts(partial_text, reason)
         notice = _WARNING + reason
         return [f"{partial_text}\n\n{notice}" if partial_text.strip() else notice]
 
     async def edit(self, message_id: str, part: str) -> None:
         if message_id == self._stream.ts and not self._stream.stopped:
-            await self._stream.stop_with(part)
+            # The stream's Markdown stays as Slack rendered it; only the buttons are added.
+            await self._with_buttons(partial(self._stream.stop_with, part), part, lambda _: feedback_buttons())
         else:
             await super().edit(message_id, part)
 
 
-class _ThreadStatus:
-    """Sets a thread's status line (``assistant.threads.setStatus``). Best effort: the
-    first refusal (say, a missing ``assistant:write`` scope) is logged once and no status
-    is set again until the bot restarts; a status never holds an answer up."""
-
-    __slots__ = ("_client", "_refused")
-
-    def __init__(self, client: AsyncWebClient) -> None:
-        self._client = client
-        self._refused = False
-
-    async def set(self, target: ReplyTarget, status: str) -> None:
-        if self._refused or not target.thread_ts:
-            return
-        try:
-            await self._client.assistant_threads_setStatus(
-                channel_id=target.channel, thread_ts=target.thread_ts, status=status)
-        except SlackApiError as exc:
-            if slack_error(exc) == "ratelimited":
-                return  # this one is skipped; the next may go
-            self._refused = True
-            log.warning("Slack refused assistant.threads.setStatus (%s); native streams show no "
-                        "tool status from now on", slack_error(exc))
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            log.info("could not set the status in %s: %r", target.channel, exc)
+async def _quietly_ended(status: AnswerStatus) -> None:
+    """Clears the status of an abandoned answer; never raises (``abandon`` may not)."""
+    try:
+        await status.end()
+    except Exception as exc:  # noqa: BLE001 - shutting down: Slack times the status out itself
+        log.info("could not clear the status of an abandoned answer: %r", exc)
 
 
 class SlackRenderers:
     """Makes each answer's renderer; between answers it keeps only whether Slack refused
-    native streaming."""
+    native streaming, the status line or the feedback buttons."""
 
-    __slots__ = ("_client", "_interval", "_placeholder_delay", "_limit", "_clock", "_native", "_statuses")
+    __slots__ = ("_client", "_interval", "_placeholder_delay", "_limit", "_clock", "_native", "_statuses",
+                 "_loading", "_buttons")
 
     def __init__(
         self,
@@ -305,6 +340,8 @@ class SlackRenderers:
         limit: int = MESSAGE_LIMIT,
         clock: Callable[[], float] = time.monotonic,
         native: bool = False,
+        loading: LoadingMessages | None = None,
+        feedback: bool = True,
     ) -> None:
         self._client = client
         self._interval = interval
@@ -312,16 +349,30 @@ class SlackRenderers:
         self._limit = limit
         self._clock = clock
         self._native = native
-        self._statuses = _ThreadStatus(client)
+        self._statuses = ThreadStatus(client)
+        self._loading = loading or LoadingMessages(None)
+        self._buttons = FeedbackButtons(feedback)
+
+    @classmethod
+    def of(cls, client: AsyncWebClient, config: SlackConfig, personas: PersonaLookup) -> SlackRenderers:
+        """The renderers ``config`` asks for, with loading messages from each channel's persona."""
+        loading = LoadingMessages(personas, config.loading_messages or DEFAULT_LOADING_MESSAGES)
+        return cls(client, interval=config.edit_interval, native=config.native_streaming, loading=loading,
+                   feedback=config.feedback)
 
     async def __call__(self, message: IncomingMessage, route: Route, resumed: bool) -> Renderer:
         target = target_of(route)
+        extras = self._extras(message, target)
         if self._native and target.thread_ts and not resumed:
             stream = await self._start_stream(message, target)
             if stream is not None:
-                return NativeStreamed(self._client, target, stream, self._limit, self._statuses)
-        return EditedMessage(self._client, target, interval=self._interval,
-                             placeholder_delay=self._placeholder_delay, limit=self._limit, clock=self._clock)
+                return NativeStreamed(self._client, target, stream, self._limit, extras)
+        return EditedMessage(self._client, target, interval=self._interval, placeholder_delay=self._placeholder_delay,
+                             limit=self._limit, clock=self._clock, extras=extras)
+
+    def _extras(self, message: IncomingMessage, target: ReplyTarget) -> _Extras:
+        loading = partial(self._loading.of, message.conversation.channel_ref)
+        return _Extras(AnswerStatus(self._statuses, target, loading), self._buttons)
 
     async def _start_stream(self, message: IncomingMessage, target: ReplyTarget) -> NativeStream | None:
         """A native stream for the answer, or None to edit a message instead."""

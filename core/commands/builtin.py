@@ -22,11 +22,15 @@ async def _forget(ctx: BuiltinContext) -> CommandResult:
 async def _usage(ctx: BuiltinContext) -> CommandResult:
     totals = await ctx.services.store.usage(ctx.channel, ctx.services.today())
     today, total = totals.today, totals.total
-    return CommandResult(
+    text = (
         f"This channel used {today.total_tokens:,} tokens today "
         f"({today.prompt_tokens:,} prompt + {today.completion_tokens:,} completion) "
         f"and {total.total_tokens:,} in total."
     )
+    feedback = await ctx.services.store.feedback_totals(ctx.channel)
+    if feedback.helpful or feedback.unhelpful:  # only where people rate answers (Slack)
+        text += f"\nFeedback: {feedback.helpful:,} helpful, {feedback.unhelpful:,} unhelpful."
+    return CommandResult(text)
 
 
 async def _help(ctx: BuiltinContext) -> CommandResult:

@@ -48,6 +48,8 @@ from core.store.single_writer import SingleWriterLock
 from core.types import (
     ChannelRef,
     ConversationRef,
+    Feedback,
+    FeedbackTotals,
     IncomingMessage,
     NewTurn,
     Persona,
@@ -412,6 +414,13 @@ class CachedStore(OpenedInContext):
         if not read.spoiled and self._opened:
             self._usage.put(channel, (day, totals))
         return totals
+
+    # -- feedback: rare (a click now and then), and read only by /usage: not cached ----
+    async def record_feedback(self, feedback: Feedback) -> None:
+        await self._inner.record_feedback(feedback)
+
+    async def feedback_totals(self, channel: ChannelRef) -> FeedbackTotals:
+        return await self._inner.feedback_totals(channel)
 
     # -- events and answers: never cached, they hold across processes ------------------
     async def claim_event(self, platform: str, event_id: str) -> bool:

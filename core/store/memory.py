@@ -18,6 +18,8 @@ from core.store.values import after, checked_keep, image_bytes, utc_now
 from core.types import (
     ChannelRef,
     ConversationRef,
+    Feedback,
+    FeedbackTotals,
     IncomingMessage,
     NewTurn,
     Persona,
@@ -54,6 +56,8 @@ class InMemoryStore(OpenedInContext):
         self._tools_audit: list[ToolsChange] = []
         self._events: dict[tuple[str, str], datetime] = {}
         self._usage: dict[tuple[ChannelRef, date], Usage] = {}
+        # Each person's latest 👍 (True) or 👎 on each answer, by channel.
+        self._feedback: dict[ChannelRef, dict[tuple[str, str], bool]] = {}
         self._answers: dict[AnswerKey, _StoredAnswer] = {}
         # Turns linked to an event, by conversation (``forget`` drops them with the rest):
         # the newest question and reply per (event id, role); an answer's tool steps
@@ -176,6 +180,17 @@ class InMemoryStore(OpenedInContext):
         newest_first = (change for change in reversed(self._tools_audit)
                         if change.channel == channel)
         return [change for change, _ in zip(newest_first, range(limit))]
+
+    # -- feedback on answers -----------------------------------------------------------
+    async def record_feedback(self, feedback: Feedback) -> None:
+        self._check_open()
+        given = self._feedback.setdefault(feedback.channel, {})
+        given[(feedback.answer_id, feedback.user_id)] = feedback.helpful
+
+    async def feedback_totals(self, channel: ChannelRef) -> FeedbackTotals:
+        self._check_open()
+        helpful = list(self._feedback.get(channel, {}).values())
+        return FeedbackTotals(helpful.count(True), helpful.count(False))
 
     # -- events ------------------------------------------------------------------------
     async def claim_event(self, platform: str, event_id: str) -> bool:

@@ -279,8 +279,30 @@ _TOOLS = (
     _allow_tool_turns,  # last: see its docstring
 )
 
+# Slack's agent experience: a persona's suggested prompts and loading messages (JSON
+# lists, NULL for none), and the 👍/👎 people give answers, one per person and answer (a
+# second click replaces the first). WITHOUT ROWID: small rows, found only by their key,
+# whose prefix is the channel, so a channel's totals are one range of it.
+_FEEDBACK_AND_PROMPTS = (
+    "ALTER TABLE personas ADD COLUMN suggested_prompts TEXT",
+    "ALTER TABLE personas ADD COLUMN loading_messages TEXT",
+    """
+    CREATE TABLE answer_feedback (
+        platform TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        answer_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        helpful INTEGER NOT NULL CHECK (helpful IN (0, 1)),
+        given_at TEXT NOT NULL,
+        PRIMARY KEY (platform, workspace, channel, answer_id, user_id)
+    ) WITHOUT ROWID
+    """,
+)
+
 MIGRATIONS: tuple[tuple[Statement, ...], ...] = (
-    _INITIAL_SCHEMA, _USAGE_ON_REPLY_TURNS, _ANSWER_RECORDS, _IMAGES_AND_FILES, _TOOLS)
+    _INITIAL_SCHEMA, _USAGE_ON_REPLY_TURNS, _ANSWER_RECORDS, _IMAGES_AND_FILES, _TOOLS,
+    _FEEDBACK_AND_PROMPTS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

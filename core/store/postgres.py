@@ -63,6 +63,8 @@ from core.store.values import (
     images_to_json,
     persona_from_json,
     persona_to_json,
+    texts_from_json,
+    texts_to_json,
     tool_calls_from_json,
     tool_calls_to_json,
     tool_names_from_json,
@@ -77,6 +79,8 @@ from core.store.urls import HIDDEN, redacted_url, url_passwords
 from core.types import (
     ChannelRef,
     ConversationRef,
+    Feedback,
+    FeedbackTotals,
     IncomingMessage,
     NewTurn,
     Persona,
@@ -239,7 +243,8 @@ _PRUNE_IMAGES = f"""
 
 # -- personas, usage, events -----------------------------------------------------------
 _PERSONA_COLUMNS = (
-    "system_prompt, name, description, model, temperature, max_tokens, vision, tools")
+    "system_prompt, name, description, model, temperature, max_tokens, vision, tools,"
+    " suggested_prompts, loading_messages")
 _CHANNEL_IS = "platform = $1 AND workspace = $2 AND channel = $3"
 _GET_PERSONA = f"SELECT {_PERSONA_COLUMNS} FROM personas WHERE {_CHANNEL_IS}"
 # Every answer looks its persona up: the lookups made at once share one statement, and
@@ -258,12 +263,14 @@ _LOCK_CHANNEL_PERSONA = (
 )
 _UPSERT_PERSONA = f"""
     INSERT INTO personas (platform, workspace, channel, {_PERSONA_COLUMNS}, updated_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
     ON CONFLICT (platform, workspace, channel) DO UPDATE SET
         system_prompt = excluded.system_prompt, name = excluded.name,
         description = excluded.description, model = excluded.model,
         temperature = excluded.temperature, max_tokens = excluded.max_tokens,
-        vision = excluded.vision, tools = excluded.tools, updated_at = excluded.updated_at
+        vision = excluded.vision, tools = excluded.tools,
+        suggested_prompts = excluded.suggested_prompts,
+        loading_messages = excluded.loading_messages, updated_at = excluded.updated_at
 """
 _DELETE_PERSONA = f"DELETE FROM personas WHERE {_CHANNEL_IS}"
 _INSERT_AUDIT = """
@@ -310,6 +317,20 @@ _TOOLS_HISTORY = f"""
     WHERE {_CHANNEL_IS}
     ORDER BY id DESC
     LIMIT $4
+"""
+# -- feedback on answers (one row per person and answer; a second click replaces it) ---
+_RECORD_FEEDBACK = """
+    INSERT INTO answer_feedback
+        (platform, workspace, channel, answer_id, user_id, helpful, given_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)
+    ON CONFLICT (platform, workspace, channel, answer_id, user_id) DO UPDATE SET
+        helpful = excluded.helpful, given_at = excluded.given_at
+"""
+# A range of the table's key (its prefix is the channel).
+_FEEDBACK_TOTALS = f"""
+    SELECT count(*) FILTER (WHERE helpful), count(*) FILTER (WHERE NOT helpful)
+    FROM answer_feedback
+    WHERE {_CHANNEL_IS}
 """
 # SUM of bigint is numeric in PostgreSQL: cast back, or asyncpg hands out Decimals.
 _USAGE = f"""
@@ -645,6 +666,19 @@ class PostgresStore(OpenedInContext):
         return [ToolsChange(channel, actor_id, actor_name, tool_set_from_json(before),
                             tool_set_from_json(after), changed_at)
                 for actor_id, actor_name, before, after, changed_at in rows]
+
+    # -- feedback on answers -----------------------------------------------------------
+    async def record_feedback(self, feedback: Feedback) -> None:
+        # One statement: the upsert decides, across replicas, which click is kept.
+        async with self._connection("record_feedback") as db:
+            await db.execute(_RECORD_FEEDBACK, *channel_key(feedback.channel),
+                             feedback.answer_id, feedback.user_id, feedback.helpful,
+                             self._now())
+
+    async def feedback_totals(self, channel: ChannelRef) -> FeedbackTotals:
+        async with self._connection("feedback_totals") as db:
+            helpful, unhelpful = await db.fetchrow(_FEEDBACK_TOTALS, *channel_key(channel))
+        return FeedbackTotals(helpful, unhelpful)
 
     # -- events ------------------------------------------------------------------------
     async def claim_event(self, platform: str, event_id: str) -> bool:
@@ -1059,13 +1093,16 @@ def _persona_values(persona: Persona) -> tuple[Any, ...]:
     # In _PERSONA_COLUMNS's order.
     return (persona.system_prompt, persona.name, persona.description, persona.model,
             persona.temperature, persona.max_tokens, persona.vision,
-            tool_names_to_json(persona.tools))
+            tool_names_to_json(persona.tools), texts_to_json(persona.suggested_prompts),
+            texts_to_json(persona.loading_messages))
 
 
 def _persona_from_row(row: Any) -> Persona:
-    # Positional, in _PERSONA_COLUMNS's order; ``tools`` is JSON text or NULL.
-    *values, tools = row
-    return Persona(*values, tools=tool_names_from_json(tools))
+    # Positional, in _PERSONA_COLUMNS's order; the last three are JSON text or NULL.
+    *values, tools, suggested_prompts, loading_messages = row
+    return Persona(*values, tools=tool_names_from_json(tools),
+                   suggested_prompts=texts_from_json(suggested_prompts),
+                   loading_messages=texts_from_json(loading_messages))
 
 
 def _change_from_row(channel: ChannelRef, row: asyncpg.Record) -> PersonaChange:

@@ -225,8 +225,32 @@ _TOOLS = (
     "CREATE INDEX tools_audit_by_channel ON tools_audit (platform, workspace, channel, id)",
 )
 
+# Slack's agent experience: a persona's suggested prompts and loading messages (JSON
+# text, as SQLite keeps them; NULL for none), and the 👍/👎 people give answers, one per
+# person and answer (a second click replaces the first). The key's prefix is the
+# channel, so a channel's totals read one range of its index.
+_FEEDBACK_AND_PROMPTS = (
+    """
+    ALTER TABLE personas
+        ADD COLUMN suggested_prompts text,
+        ADD COLUMN loading_messages text
+    """,
+    """
+    CREATE TABLE answer_feedback (
+        platform text NOT NULL,
+        workspace text NOT NULL,
+        channel text NOT NULL,
+        answer_id text NOT NULL,
+        user_id text NOT NULL,
+        helpful boolean NOT NULL,
+        given_at timestamptz NOT NULL,
+        PRIMARY KEY (platform, workspace, channel, answer_id, user_id)
+    )
+    """,
+)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    _INITIAL_SCHEMA, _ANSWER_RECORDS, _IMAGES_AND_FILES, _TOOLS)
+    _INITIAL_SCHEMA, _ANSWER_RECORDS, _IMAGES_AND_FILES, _TOOLS, _FEEDBACK_AND_PROMPTS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

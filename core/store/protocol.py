@@ -19,6 +19,8 @@ from core.types import (
     Persona,
     PersonaChange,
     ToolsChange,
+    Feedback,
+    FeedbackTotals,
     Turn,
     Usage,
     UsageTotals,
@@ -106,6 +108,17 @@ class Store(Protocol):
 
     async def tools_history(self, channel: ChannelRef, limit: int) -> list[ToolsChange]:
         """The newest ``limit`` tools audit entries for the channel, newest first."""
+        ...
+
+    # -- feedback on answers (Slack's 👍/👎) ---------------------------------------------
+    async def record_feedback(self, feedback: Feedback) -> None:
+        """Keep one user's feedback on one answer; a second click by the same user on the
+        same answer replaces the first."""
+        ...
+
+    async def feedback_totals(self, channel: ChannelRef) -> FeedbackTotals:
+        """The channel's 👍 and 👎: each person's latest click on each answer counts once
+        (two people liking one answer count two)."""
         ...
 
     # -- events ------------------------------------------------------------------------

@@ -66,6 +66,8 @@ from core.store.values import (
     images_to_json,
     persona_from_json,
     persona_to_json,
+    texts_from_json,
+    texts_to_json,
     tool_calls_from_json,
     tool_calls_to_json,
     tool_names_from_json,
@@ -81,6 +83,8 @@ from core.store.checkpoints import Checkpointer
 from core.types import (
     ChannelRef,
     ConversationRef,
+    Feedback,
+    FeedbackTotals,
     IncomingMessage,
     NewTurn,
     Persona,
@@ -195,24 +199,28 @@ _USAGE = """
     WHERE platform = ? AND workspace = ? AND channel = ?
 """
 _GET_PERSONA = """
-    SELECT system_prompt, name, description, model, temperature, max_tokens, vision, tools
+    SELECT system_prompt, name, description, model, temperature, max_tokens, vision, tools,
+           suggested_prompts, loading_messages
     FROM personas WHERE platform = ? AND workspace = ? AND channel = ?
 """
 # Every persona, up to a limit (``all_personas``).
 _ALL_PERSONAS = """
     SELECT platform, workspace, channel, system_prompt, name, description, model,
-           temperature, max_tokens, vision, tools
+           temperature, max_tokens, vision, tools, suggested_prompts, loading_messages
     FROM personas LIMIT ?
 """
 _UPSERT_PERSONA = """
     INSERT INTO personas (platform, workspace, channel, system_prompt, name, description,
-                          model, temperature, max_tokens, vision, tools, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                          model, temperature, max_tokens, vision, tools, suggested_prompts,
+                          loading_messages, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (platform, workspace, channel) DO UPDATE SET
         system_prompt = excluded.system_prompt, name = excluded.name,
         description = excluded.description, model = excluded.model,
         temperature = excluded.temperature, max_tokens = excluded.max_tokens,
-        vision = excluded.vision, tools = excluded.tools, updated_at = excluded.updated_at
+        vision = excluded.vision, tools = excluded.tools,
+        suggested_prompts = excluded.suggested_prompts,
+        loading_messages = excluded.loading_messages, updated_at = excluded.updated_at
 """
 _DELETE_PERSONA = "DELETE FROM personas WHERE platform = ? AND workspace = ? AND channel = ?"
 _INSERT_AUDIT = """
@@ -251,6 +259,19 @@ _TOOLS_HISTORY = """
     WHERE platform = ? AND workspace = ? AND channel = ?
     ORDER BY id DESC
     LIMIT ?
+"""
+# -- feedback on answers (one row per person and answer; a second click replaces it) ---
+_RECORD_FEEDBACK = """
+    INSERT INTO answer_feedback
+        (platform, workspace, channel, answer_id, user_id, helpful, given_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (platform, workspace, channel, answer_id, user_id) DO UPDATE SET
+        helpful = excluded.helpful, given_at = excluded.given_at
+"""
+# A range of the table's key (its prefix is the channel).
+_FEEDBACK_TOTALS = """
+    SELECT COALESCE(SUM(helpful), 0), COALESCE(SUM(1 - helpful), 0) FROM answer_feedback
+    WHERE platform = ? AND workspace = ? AND channel = ?
 """
 # RETURNING gives only the rows inserted: the events claimed now, not the repeats.
 _CLAIM_EVENTS = """
@@ -610,6 +631,22 @@ class SQLiteStore(OpenedInContext):
         return [ToolsChange(channel, actor_id, actor_name, tool_set_from_json(before),
                             tool_set_from_json(after), _from_text(changed_at))
                 for actor_id, actor_name, before, after, changed_at in rows]
+
+    # -- feedback on answers -----------------------------------------------------------
+    async def record_feedback(self, feedback: Feedback) -> None:
+        # One statement in autocommit: the upsert is atomic in the database itself.
+        params = (*channel_key(feedback.channel), feedback.answer_id, feedback.user_id,
+                  int(feedback.helpful), _to_text(self._now()))
+        async with self._connection("record_feedback") as db:
+            await db.execute(_RECORD_FEEDBACK, params)
+        self._committed()
+
+    async def feedback_totals(self, channel: ChannelRef) -> FeedbackTotals:
+        async with self._connection("feedback_totals") as db:
+            rows = await db.execute_fetchall(_FEEDBACK_TOTALS, channel_key(channel))
+        # An aggregate without GROUP BY always yields exactly one row.
+        ((helpful, unhelpful),) = rows
+        return FeedbackTotals(helpful, unhelpful)
 
     # -- events ------------------------------------------------------------------------
     async def claim_event(self, platform: str, event_id: str) -> bool:
@@ -1101,9 +1138,11 @@ async def _select_persona(db: aiosqlite.Connection, channel: ChannelRef) -> Pers
 
 def _persona_from_row(row: tuple[Any, ...]) -> Persona:
     # Positional, in _GET_PERSONA's column order; ``vision`` is 0, 1 or NULL.
-    *values, vision, tools = row
+    *values, vision, tools, suggested_prompts, loading_messages = row
     return Persona(*values, vision=None if vision is None else bool(vision),
-                   tools=tool_names_from_json(tools))
+                   tools=tool_names_from_json(tools),
+                   suggested_prompts=texts_from_json(suggested_prompts),
+                   loading_messages=texts_from_json(loading_messages))
 
 
 async def _write_persona(
@@ -1114,7 +1153,8 @@ async def _write_persona(
         return
     values = (persona.system_prompt, persona.name, persona.description,
               persona.model, persona.temperature, persona.max_tokens, persona.vision,
-              tool_names_to_json(persona.tools))
+              tool_names_to_json(persona.tools), texts_to_json(persona.suggested_prompts),
+              texts_to_json(persona.loading_messages))
     await db.execute(_UPSERT_PERSONA, (*channel_key(channel), *values, _to_text(now)))
 
 

@@ -15,12 +15,14 @@ from core.types import ChannelRef, ConversationRef, FileRef, ImageRef, NewTurn, 
 __all__ = [
     "after", "channel_key", "checked_keep", "conversation_key", "files_from_json",
     "files_to_json", "first_wins", "image_bytes", "images_from_json", "images_to_json",
-    "persona_from_json", "persona_to_json", "tool_calls_from_json", "tool_calls_to_json",
-    "tool_names_from_json", "tool_names_to_json", "tool_set_from_json", "tool_set_to_json",
-    "utc_now",
+    "persona_from_json", "persona_to_json", "texts_from_json", "texts_to_json",
+    "tool_calls_from_json", "tool_calls_to_json", "tool_names_from_json", "tool_names_to_json",
+    "tool_set_from_json", "tool_set_to_json", "utc_now",
 ]
 
 _Key = TypeVar("_Key", bound=Hashable)
+# A Persona's fields that hold tuples: JSON gives lists back.
+_PERSONA_TUPLES = ("tools", "suggested_prompts", "loading_messages")
 
 
 def utc_now() -> datetime:
@@ -51,8 +53,9 @@ def persona_from_json(text: str | None) -> Persona | None:
     # Only known fields: an audit entry outlives the Persona shape it was written with.
     known = {field.name for field in fields(Persona)}
     persona = {name: value for name, value in data.items() if name in known}
-    if persona.get("tools") is not None:
-        persona["tools"] = tuple(persona["tools"])  # JSON has lists; a Persona holds a tuple
+    for name in _PERSONA_TUPLES:
+        if persona.get(name) is not None:
+            persona[name] = tuple(persona[name])  # JSON has lists; a Persona holds a tuple
     return Persona(**persona)
 
 
@@ -136,6 +139,16 @@ def tool_names_to_json(names: Iterable[str] | None) -> str | None:
 
 def tool_names_from_json(text: str | None) -> tuple[str, ...] | None:
     return None if text is None else tuple(str(name) for name in json.loads(text))
+
+
+def texts_to_json(texts: tuple[str, ...]) -> str | None:
+    """A persona's suggested prompts or loading messages; None (SQL NULL) for none, the
+    usual case (and what a row written before these columns holds)."""
+    return json.dumps(list(texts), separators=(",", ":")) if texts else None
+
+
+def texts_from_json(text: str | None) -> tuple[str, ...]:
+    return () if not text else tuple(str(item) for item in json.loads(text))
 
 
 def tool_set_to_json(names: frozenset[str] | None) -> str | None:

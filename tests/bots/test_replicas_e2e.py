@@ -28,6 +28,9 @@ pytestmark = pytest.mark.e2e
 KEY = "sk-replica-test-key"
 REPLICAS = 3
 WAIT = 30.0
+# U1, who sends the events, as the model reads them in a channel: "u1: text" (the name the
+# fake users.info gives U1, which has no profile; see core/speakers.py).
+SPEAKER = "u1"
 
 
 @asynccontextmanager
@@ -73,7 +76,8 @@ async def test_each_event_is_answered_once_whichever_replica_gets_it_and_its_ret
                 assert statuses == [200] * REPLICAS
             for n in range(12):
                 ts = f"1700000100.{n:06d}"
-                await slack.wait_for(lambda: slack.bot_texts(f"C{n}", ts) == [f"echo: question {n}"], timeout=WAIT)
+                await slack.wait_for(
+                    lambda: slack.bot_texts(f"C{n}", ts) == [f"echo: {SPEAKER}: question {n}"], timeout=WAIT)
         assert len(model.requests) == 12
 
 
@@ -89,12 +93,12 @@ async def test_one_thread_spread_over_replicas_is_answered_in_order_each_seeing_
                 _, sender = rng.choice(bots)
                 assert (await sender.event(event)).status == 200
             await slack.wait_for(lambda: len(slack.bot_texts("CT", thread)) >= count, timeout=WAIT * 2)
-        assert slack.bot_texts("CT", thread) == [f"echo: m{n}" for n in range(count)]
+        assert slack.bot_texts("CT", thread) == [f"echo: {SPEAKER}: m{n}" for n in range(count)]
         # Each answer was asked after every earlier one was stored: it saw them all, in order.
         for n, request in enumerate(model.requests):
-            assert _user_turns(request) == [f"m{i}" for i in range(n + 1)]
+            assert _user_turns(request) == [f"{SPEAKER}: m{i}" for i in range(n + 1)]
             assistant = [m["content"] for m in request["messages"] if m["role"] == "assistant"]
-            assert assistant == [f"echo: m{i}" for i in range(n)]
+            assert assistant == [f"echo: {SPEAKER}: m{i}" for i in range(n)]
 
 
 async def test_a_replica_killed_mid_answer_is_finished_by_another_within_the_lease(tmp_path, postgres_url):
@@ -110,13 +114,14 @@ async def test_a_replica_killed_mid_answer_is_finished_by_another_within_the_lea
                 lambda: (ms := slack.thread("CK", ts)) and len(ms[0].history) > 1 and ms[0], timeout=WAIT)
             await victim.kill()
             killed_at = time.monotonic()
-            await slack.wait_for(lambda: slack.bot_texts("CK", ts) == ["echo: who finishes this?"], timeout=WAIT)
+            await slack.wait_for(
+                lambda: slack.bot_texts("CK", ts) == [f"echo: {SPEAKER}: who finishes this?"], timeout=WAIT)
             # Within the lease, plus the survivors' next look (half a lease apart) and the answer.
             assert time.monotonic() - killed_at < 3 * lease + 2
             [message] = slack.thread("CK", ts)
             assert message.ts == placeholder.ts
             resumed = model.requests[-1]
-            assert _user_turns(resumed).count("who finishes this?") == 1
+            assert _user_turns(resumed).count(f"{SPEAKER}: who finishes this?") == 1
 
 
 async def test_persona_and_forget_through_one_replica_hold_on_the_others(tmp_path, postgres_url):

@@ -27,7 +27,12 @@ pytestmark = pytest.mark.e2e
 
 KEY = "sk-restart-test-key"
 QUESTION = "what survives a restart?"
-RESUMED = f"echo: {QUESTION}"  # what the model (its default echo) answers the bot that took over
+# The question as the model reads it: in a Slack channel with its speaker's name (the fake
+# users.info's "u1" for U1, see core/speakers.py); in the Discord DM as it is.
+SLACK_QUESTION = f"u1: {QUESTION}"
+# What the model (its default echo) answers the bot that took over, on Slack and on Discord.
+SLACK_RESUMED = f"echo: {SLACK_QUESTION}"
+DISCORD_RESUMED = f"echo: {QUESTION}"
 # Plain words, so Slack's mrkdwn and Discord show them as they are.
 WORDS = " ".join(f"word{n}" for n in range(60))
 # Writes for about 7 s: still writing whenever the test stops the bot mid-answer.
@@ -98,12 +103,12 @@ async def test_slack_answer_killed_mid_stream_is_finished_in_its_placeholder_aft
             assert await bot.kill() == -9
 
         async with bot.successor() as again:
-            await _slack_answered(slack, "C1", ts, RESUMED)
+            await _slack_answered(slack, "C1", ts, SLACK_RESUMED)
             assert await again.stop() == 0
 
-    _assert_slack_answered_once(slack, "C1", ts, RESUMED, placeholder.ts)
+    _assert_slack_answered_once(slack, "C1", ts, SLACK_RESUMED, placeholder.ts)
     assert len(model.requests) == 2
-    assert _user_turns(model.requests[-1]) == [QUESTION]
+    assert _user_turns(model.requests[-1]) == [SLACK_QUESTION]
     assert "resuming an unfinished answer" in again.log()
     _assert_clean(bot, again, secrets=_slack_secrets())
 
@@ -124,11 +129,11 @@ async def test_slack_event_killed_right_after_its_ack_is_answered_after_restart(
         model.responder = echo
 
         async with bot.successor() as again:
-            await _slack_answered(slack, "C1", ts, RESUMED)
+            await _slack_answered(slack, "C1", ts, SLACK_RESUMED)
             assert await again.stop() == 0
 
-    assert slack.bot_texts("C1", ts) == [RESUMED]
-    assert _user_turns(model.requests[-1]) == [QUESTION]
+    assert slack.bot_texts("C1", ts) == [SLACK_RESUMED]
+    assert _user_turns(model.requests[-1]) == [SLACK_QUESTION]
     _assert_clean(bot, again, secrets=_slack_secrets())
 
 
@@ -188,7 +193,7 @@ async def test_slack_sigterm_leaves_a_slow_answer_to_the_next_start_at_once(tmp_
 
     _assert_slack_answered_once(slack, "C1", ts, resumed, placeholder.ts)
     assert len(model.requests) == 2
-    assert _user_turns(model.requests[-1]) == [QUESTION]
+    assert _user_turns(model.requests[-1]) == [SLACK_QUESTION]
     _assert_clean(bot, again, secrets=_slack_secrets())
 
 
@@ -206,13 +211,13 @@ async def test_slack_socket_mode_answer_killed_mid_stream_is_finished_after_rest
 
         async with bot.successor() as again:
             await again.wait_for_log("slack connected")
-            await _slack_answered(slack, "C1", ts, RESUMED)
+            await _slack_answered(slack, "C1", ts, SLACK_RESUMED)
             assert await again.stop() == 0
 
-    _assert_slack_answered_once(slack, "C1", ts, RESUMED, placeholder.ts)
+    _assert_slack_answered_once(slack, "C1", ts, SLACK_RESUMED, placeholder.ts)
     assert slack.sockets_opened == 2 and slack.unexpected == []
     assert len(model.requests) == 2
-    assert _user_turns(model.requests[-1]) == [QUESTION]
+    assert _user_turns(model.requests[-1]) == [SLACK_QUESTION]
     _assert_clean(bot, again, secrets=_slack_secrets())
 
 
@@ -237,11 +242,11 @@ async def test_discord_answer_killed_mid_stream_is_finished_in_its_message_after
         async with bot.successor() as again:
             await again.wait_for_log("discord connected", timeout=WAIT)
             await discord.wait_for(
-                lambda: any(m.content == RESUMED for m in discord.bot_messages(DM_CHANNEL)), timeout=WAIT)
+                lambda: any(m.content == DISCORD_RESUMED for m in discord.bot_messages(DM_CHANNEL)), timeout=WAIT)
             assert await again.stop() == 0
 
     # The preview message itself now shows the answer: no second message, no partial left.
-    assert [(m.id, m.content) for m in discord.bot_messages(DM_CHANNEL)] == [(preview.id, RESUMED)]
+    assert [(m.id, m.content) for m in discord.bot_messages(DM_CHANNEL)] == [(preview.id, DISCORD_RESUMED)]
     assert len(model.requests) == 2
     assert _user_turns(model.requests[-1]) == [QUESTION]
     _assert_clean(bot, again, secrets=(KEY, discord.token))

@@ -27,6 +27,10 @@ pytestmark = [
 KEY = "sk-single-writer-test-key"
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 30.0
+# U1, who sends the events, as the model reads them in a channel: "u1: text" (the name the
+# fake users.info gives U1, which has no profile; see core/speakers.py). The console is
+# one person's: its turns go unprefixed.
+SPEAKER = "u1"
 
 
 @dataclass
@@ -118,4 +122,4 @@ async def _answers(
     async with SignedSender(bot.events_url) as sender:
         sent = await sender.event(mention(text, thread, channel=channel))
     assert sent.status == 200
-    await slack.wait_for(lambda: f"echo: {text}" in slack.bot_texts(channel, thread), timeout=WAIT)
+    await slack.wait_for(lambda: f"echo: {SPEAKER}: {text}" in slack.bot_texts(channel, thread), timeout=WAIT)

@@ -44,7 +44,7 @@ async def test_reply_streams_and_stores_both_turns_with_usage(memory_store):
         deltas = [d async for d in reply]
     assert len(deltas) > 1 and "".join(deltas) == "Hello there, human."
     turns = await memory_store.recent_turns(CHANNEL, 10)
-    assert [(t.role, t.content) for t in turns] == [("user", "hi"), ("assistant", "Hello there, human.")]
+    assert [(t.role, t.content) for t in turns] == [("user", "name-U1: hi"), ("assistant", "Hello there, human.")]
     assert turns[0].author_id == "U1"
     # The fake model reports about four characters a token; the reply's usage is the model's.
     assert reply.usage is not None and reply.usage.completion_tokens == len(reply.text) // 4 + 1
@@ -61,9 +61,9 @@ async def test_context_is_persona_then_history_then_new_message(memory_store):
     sent, params = model.calls[1]
     assert [(m.role, m.content) for m in sent] == [
         ("system", "You are the default."),
-        ("user", "first"),
+        ("user", "name-U1: first"),
         ("assistant", "one"),
-        ("user", "second"),
+        ("user", "name-U1: second"),
     ]
     assert params.model == "m-default"
 
@@ -76,7 +76,7 @@ async def test_context_keeps_only_the_newest_turns_that_fit_the_budget(memory_st
     engine = make_engine(memory_store, model, context_token_budget=11 + 1 + 3 * 34 + 10)
     await answer(engine, message("x"))
     sent = [m.content for m in model.calls[0][0]]
-    assert sent == ["You are the default.", "7" * 90, "8" * 90, "9" * 90, "x"]
+    assert sent == ["You are the default.", "7" * 90, "8" * 90, "9" * 90, "name-U1: x"]
 
 
 async def test_long_history_is_read_page_by_page_until_the_budget_is_full(memory_store):
@@ -107,9 +107,9 @@ async def test_model_failure_keeps_the_user_turn_and_no_partial_answer(memory_st
     with pytest.raises(ModelUnavailableError):
         await answer(engine, message("are you there?"))
     turns = await memory_store.recent_turns(CHANNEL, 10)
-    assert [(t.role, t.content) for t in turns] == [("user", "are you there?")]
+    assert [(t.role, t.content) for t in turns] == [("user", "name-U1: are you there?")]
     assert await answer(engine, message("again")) == "recovered"
-    assert [m.content for m in model.calls[1][0]][1:] == ["are you there?", "again"]
+    assert [m.content for m in model.calls[1][0]][1:] == ["name-U1: are you there?", "name-U1: again"]
 
 
 async def test_failure_mid_stream_stores_no_answer(memory_store):
@@ -261,8 +261,8 @@ async def test_fifty_messages_in_one_conversation_are_handled_in_order(memory_st
     # Message i sees the system prompt, 2*i earlier turns and itself.
     assert seen == [2 + 2 * i for i in range(50)]
     turns = await memory_store.recent_turns(CHANNEL, 100)
-    assert [t.content for t in turns[::2]] == [f"m{i}" for i in range(50)]
-    assert [t.content for t in turns[1::2]] == [f"answer to m{i}" for i in range(50)]
+    assert [t.content for t in turns[::2]] == [f"name-U1: m{i}" for i in range(50)]
+    assert [t.content for t in turns[1::2]] == [f"answer to name-U1: m{i}" for i in range(50)]
 
 
 async def test_two_hundred_conversations_run_concurrently(memory_store):
@@ -321,7 +321,7 @@ async def test_a_resumed_answer_asks_again_from_the_stored_question_once(memory_
         text = "".join([d async for d in reply])
     assert text == "the answer, again"
     sent = [m.content for m in model.calls[-1][0]]
-    assert sent[1:] == ["earlier", "first answer", "the question"]
+    assert sent[1:] == ["name-U1: earlier", "first answer", "the question"]
     turns = await memory_store.recent_turns(CHANNEL, 10)
     assert [(t.role, t.content) for t in turns][-2:] == [("user", "the question"), ("assistant", "the answer, again")]
     assert (await memory_store.answer_turns(CHANNEL, "E1"))[1] is not None
@@ -342,4 +342,4 @@ async def test_a_resumed_answer_stores_its_question_if_it_never_was(memory_store
     async with engine.reply(message("lost question", event_id="E9"), resumed=True) as reply:
         assert "".join([d async for d in reply]) == "late answer"
     turns = await memory_store.recent_turns(CHANNEL, 10)
-    assert [(t.role, t.content) for t in turns] == [("user", "lost question"), ("assistant", "late answer")]
+    assert [(t.role, t.content) for t in turns] == [("user", "name-U1: lost question"), ("assistant", "late answer")]

@@ -75,7 +75,7 @@ async def test_an_image_goes_to_the_model_scaled_down_and_is_stored_with_its_tur
     assert await ask(engine, source, "what is this?", "shot.png") == "I see a blue box."
 
     sent = question(model)
-    assert sent.content.startswith("what is this?") and "[image: shot.png, 1568×784]" in sent.content
+    assert sent.content.startswith("name-U1: what is this?") and "[image: shot.png, 1568×784]" in sent.content
     (image,) = sent.images
     assert decoded(image.data_url).size == (1568, 784) and image.tokens > 85
     user, _ = await memory_store.recent_turns(CHANNEL, 10)
@@ -207,7 +207,7 @@ async def test_a_resumed_answer_sends_the_stored_question_with_its_images(memory
     async with engine.reply(msg, resumed=True, files=source) as reply:
         assert "".join([delta async for delta in reply]) == "now I see it"
     assert source.fetched == ["shot.png"], "the stored question is used, not fetched again"
-    assert len(question(model).images) == 1 and question(model).content.startswith("look")
+    assert len(question(model).images) == 1 and question(model).content.startswith("name-U1: look")
 
 
 async def test_a_resumed_answer_whose_question_was_never_stored_fetches_its_files(memory_store):

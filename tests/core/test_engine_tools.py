@@ -137,7 +137,7 @@ async def test_steps_are_stored_whole_and_the_next_question_sees_the_result(memo
     assert shown == "Let me look.\n\nIt is noon."
     turns = await memory_store.recent_turns(CHANNEL, 10)
     assert [(t.role, t.content, t.tool_calls, t.tool_call_id) for t in turns] == [
-        ("user", "what time is it?", (), ""),
+        ("user", "name-U1: what time is it?", (), ""),
         ("assistant", "Let me look.", (ToolCall("call-0", "time", "{}"),), ""),
         ("tool", "12:00", (), "call-0"),
         ("assistant", "It is noon.", (), ""),  # …but each step is stored with its own text
@@ -148,7 +148,7 @@ async def test_steps_are_stored_whole_and_the_next_question_sees_the_result(memo
     await answer(engine, message("when did I ask?"))
     history = [(m.role, m.content) for m in model.calls[-1][0]]
     assert ("tool", "12:00") in history
-    assert history[-2:] == [("assistant", "It is noon."), ("user", "when did I ask?")]
+    assert history[-2:] == [("assistant", "It is noon."), ("user", "name-U1: when did I ask?")]
 
 
 async def test_usage_counts_every_step(memory_store):
@@ -243,7 +243,7 @@ async def test_without_enabled_tools_the_model_is_asked_as_before(memory_store):
     [(sent, params)] = model.calls
     assert params.tools == ()
     assert [(t.role, t.content) for t in await memory_store.recent_turns(CHANNEL, 10)] == [
-        ("user", "hi"), ("assistant", "plain")]
+        ("user", "name-U1: hi"), ("assistant", "plain")]
 
 
 async def test_without_any_tools_the_store_is_not_asked_which_are_enabled(memory_store, monkeypatch):
@@ -278,7 +278,7 @@ async def test_a_step_cut_by_the_budget_is_left_out_of_the_history(memory_store)
     await answer(engine, message("new"))
     [(sent, _)] = model.calls
     assert [(m.role, m.content) for m in sent] == [
-        ("system", "You are the default."), ("assistant", "noon"), ("user", "new")]
+        ("system", "You are the default."), ("assistant", "noon"), ("user", "name-U1: new")]
 
 
 async def test_a_resumed_answer_runs_the_tool_loop_again_without_the_broken_step(memory_store):

@@ -17,8 +17,18 @@ and the files people attach, as Discord's CDN would (``add_attachment``)::
         discord.send_message(DM_CHANNEL, MEMBER, "why?", attachments=(log,))
         await discord.wait_for(lambda: discord.files_served == ["app.log"])
 
+Earlier talk the bot was not sent (said before it joined, or not addressed to it) is put
+in with ``add_history`` and read back with ``GET /channels/…/messages/…``; a member's
+server nickname with ``GET /guilds/…/members/…``. The "Ask chatwright" message command is
+used with ``send_message_command``::
+
+    asked = discord.add_history(GENERAL, ADMIN, "<@1000> the deploy failed", mentions=[BOT])
+    discord.send_message(GENERAL, MEMBER, "<@1000> why?", mentions=(BOT,), reply_to=asked)
+    discord.send_message_command(GENERAL, MEMBER, target=asked)
+
 Like Discord without the privileged ``message_content`` intent, message content (and with
-it the attachments) is sent only in DMs and in messages that mention the bot. Tests wait
+it the attachments) is sent only in DMs and in messages that mention the bot (read back
+by REST too, except the bot's own), and in an interaction's target message. Tests wait
 on state with ``wait_for`` (an ``asyncio.Condition`` notified on every change), never
 with sleeps.
 """
@@ -47,6 +57,7 @@ __all__ = [
     "ADMIN",
     "MEMBER",
     "OTHER_BOT",
+    "CAROL",
     "GUILD_ID",
     "GENERAL",
     "THREAD",
@@ -75,6 +86,7 @@ class FakeUser:
     name: str
     bot: bool = False
     roles: tuple[int, ...] = ()
+    nick: str | None = None  # a server nickname
 
     def payload(self) -> dict[str, Any]:
         return {"id": str(self.id), "username": self.name, "discriminator": "0",
@@ -82,13 +94,16 @@ class FakeUser:
 
     def member(self) -> dict[str, Any]:
         return {"user": self.payload(), "roles": [str(r) for r in self.roles], "flags": 0,
-                "joined_at": "2024-01-01T00:00:00+00:00", "deaf": False, "mute": False}
+                "joined_at": "2024-01-01T00:00:00+00:00", "deaf": False, "mute": False, "nick": self.nick}
 
 
 BOT = FakeUser(1000, "chatwright", bot=True)
 ADMIN = FakeUser(2001, "alice-admin", roles=(_ADMIN_ROLE,))
 MEMBER = FakeUser(2002, "bob-member")
 OTHER_BOT = FakeUser(3001, "other-bot", bot=True)
+# A member the guild's first GUILD_CREATE does not list: the bot learns her nickname by asking.
+CAROL = FakeUser(2003, "carol", nick="Carol (ops)")
+_MEMBERS = {u.id: u for u in (BOT, ADMIN, MEMBER, OTHER_BOT, CAROL)}
 
 
 @dataclass
@@ -128,7 +143,7 @@ class FakeDiscord(LoopbackServer):
         self.identifies: list[dict[str, Any]] = []
         self.messages: dict[int, SentMessage] = {}
         self.callbacks: list[dict[str, Any]] = []
-        self.synced_commands: list[dict[str, Any]] = []
+        self.synced_commands: list[dict[str, Any]] = []  # every command, context menus too
         self.typing: list[int] = []
         self.heartbeats = 0
         self.typing_forbidden = False  # answer POST /typing with 403
@@ -136,6 +151,7 @@ class FakeDiscord(LoopbackServer):
         self._withheld: list[tuple[web.WebSocketResponse, list[int]]] = []  # until release_ready()
         self._user_messages: dict[int, dict[str, Any]] = {}
         self._dispatched: dict[int, dict[str, Any]] = {}
+        self._interactions: dict[int, dict[str, Any]] = {}  # message commands, for replays
         self._ids = itertools.count(10_000)
         self._seq = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
@@ -209,9 +225,7 @@ class FakeDiscord(LoopbackServer):
         """
         message = self._user_message(channel_id, author, content, mentions, reply_to, type_)
         message["attachments"] = list(attachments)
-        visible = channel_id == DM_CHANNEL or any(u.id == BOT.id for u in mentions)
-        if not visible and not (self.intents or 0) & _MESSAGE_CONTENT_INTENT:
-            message = {**message, "content": "", "attachments": []}
+        message = self._visible(message)
         self._dispatched[int(message["id"])] = message
         self.dispatch("MESSAGE_CREATE", message)
         return int(message["id"])
@@ -242,6 +256,40 @@ class FakeDiscord(LoopbackServer):
         for ws, shard in withheld:
             await ws.send_json({"op": 0, "t": "READY", "s": next(self._seq), "d": self._ready(shard)})
             await ws.send_json({"op": 0, "t": "GUILD_CREATE", "s": next(self._seq), "d": _guild()})
+
+    def add_history(
+        self, channel_id: int, author: FakeUser, content: str, *,
+        mentions: tuple[FakeUser, ...] = (), reply_to: int | None = None,
+        attachments: tuple[dict[str, Any], ...] = (),
+    ) -> int:
+        """A message said earlier and not sent to the bot; it can fetch it. Returns its id."""
+        message = self._user_message(channel_id, author, content, mentions, reply_to, 0)
+        message["attachments"] = list(attachments)
+        return int(message["id"])
+
+    def send_message_command(
+        self, channel_id: int, user: FakeUser, target: int, name: str = "Ask chatwright"
+    ) -> int:
+        """Dispatch INTERACTION_CREATE for a message command (type 3) on message ``target``;
+        the target comes whole, content included, as Discord sends it. Returns the
+        interaction id."""
+        interaction_id = next(self._ids)
+        payload = self._interaction(interaction_id, channel_id, user, name, [])
+        message = self._user_messages.get(target) or self._bot_message_payload(self.messages[target])
+        payload["data"] = {"id": str(next(self._ids)), "name": name, "type": 3, "target_id": str(target),
+                           "resolved": {"messages": {str(target): message}}}
+        self._interactions[interaction_id] = payload
+        self.dispatch("INTERACTION_CREATE", payload)
+        return interaction_id
+
+    def replay_interaction(self, interaction_id: int) -> None:
+        """Dispatch the same INTERACTION_CREATE again, as after a gateway resume."""
+        self.dispatch("INTERACTION_CREATE", self._interactions[interaction_id])
+
+    def interaction_responses(self, interaction_id: int) -> list[Recorded]:
+        """The callback and webhook requests made for one interaction, in order."""
+        token = f"itoken-{interaction_id}"
+        return [r for r in self.requests if token in r.path]
 
     def replay_message(self, message_id: int) -> None:
         """Dispatch the same MESSAGE_CREATE again, as after a gateway resume."""
@@ -378,6 +426,21 @@ class FakeDiscord(LoopbackServer):
             sent.edits.append(body["content"])
         return _json(self._bot_message_payload(sent))
 
+    def _get_message(self, parts: list[str], body: Any) -> web.Response:
+        message_id = int(parts[3])
+        if message_id in self.messages:
+            return _json(self._bot_message_payload(self.messages[message_id]))
+        message = self._user_messages.get(message_id)
+        if message is None or message["channel_id"] != parts[1]:
+            return _json({"message": "Unknown Message", "code": 10008}, status=404)
+        return _json(_without_member(self._visible(message)))
+
+    def _get_member(self, parts: list[str], body: Any) -> web.Response:
+        user = _MEMBERS.get(int(parts[3]))
+        if user is None:
+            return _json({"message": "Unknown Member", "code": 10007}, status=404)
+        return _json(user.member())
+
     def _typing(self, parts: list[str], body: Any) -> web.Response:
         self.typing.append(int(parts[1]))
         if self.typing_forbidden:
@@ -387,7 +450,9 @@ class FakeDiscord(LoopbackServer):
     def _sync_commands(self, parts: list[str], body: list[dict[str, Any]]) -> web.Response:
         self.synced_commands = body
         created = [
-            {"id": str(next(self._ids)), "application_id": str(BOT.id), "version": "1", "type": 1, **c}
+            # Discord answers a context menu (sent without one) with an empty description.
+            {"id": str(next(self._ids)), "application_id": str(BOT.id), "version": "1", "type": 1,
+             "description": "", **c}
             for c in body
         ]
         return _json(created)
@@ -421,7 +486,11 @@ class FakeDiscord(LoopbackServer):
         return sent
 
     def _bot_message_payload(self, sent: SentMessage) -> dict[str, Any]:
-        return _message(sent.id, sent.channel_id or GENERAL, BOT, sent.content, flags=sent.flags)
+        message = _message(sent.id, sent.channel_id or GENERAL, BOT, sent.content, flags=sent.flags)
+        if sent.reference is not None:
+            message["message_reference"] = {"message_id": str(sent.reference),
+                                            "channel_id": str(sent.channel_id or GENERAL)}
+        return message
 
     def _user_message(
         self, channel_id: int, author: FakeUser, content: str,
@@ -460,6 +529,18 @@ class FakeDiscord(LoopbackServer):
             payload["member"] = {**user.member(), "permissions": str(permissions)}
         return payload
 
+    def _visible(self, message: dict[str, Any]) -> dict[str, Any]:
+        """``message`` as a bot without the message_content intent receives it."""
+        replied = message.get("referenced_message")
+        if replied:
+            message = {**message, "referenced_message": self._visible(replied)}
+        in_dm = message["channel_id"] == str(DM_CHANNEL)
+        mentioned = any(u["id"] == str(BOT.id) for u in message["mentions"])
+        own = message["author"]["id"] == str(BOT.id)
+        if in_dm or mentioned or own or (self.intents or 0) & _MESSAGE_CONTENT_INTENT:
+            return message
+        return {**message, "content": "", "attachments": []}
+
     async def _notify(self) -> None:
         await self.changed()
 
@@ -472,6 +553,8 @@ _ROUTES: dict[tuple[str, tuple[str, ...]], Callable[[FakeDiscord, list[str], Any
     ("POST", ("channels", "*", "messages")): FakeDiscord._create_message,
     ("PATCH", ("channels", "*", "messages", "*")): FakeDiscord._edit_message,
     ("POST", ("channels", "*", "typing")): FakeDiscord._typing,
+    ("GET", ("channels", "*", "messages", "*")): FakeDiscord._get_message,
+    ("GET", ("guilds", "*", "members", "*")): FakeDiscord._get_member,
     ("PUT", ("applications", "*", "commands")): FakeDiscord._sync_commands,
     ("PUT", ("applications", "*", "guilds", "*", "commands")): FakeDiscord._sync_commands,
     ("POST", ("interactions", "*", "*", "callback")): FakeDiscord._callback,
@@ -485,6 +568,14 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
     # discord.py parses a body as JSON only when Content-Type is exactly application/json.
     return web.Response(body=json.dumps(data).encode(), status=status,
                         headers={"Content-Type": "application/json", **(headers or {})})
+
+
+def _without_member(message: dict[str, Any]) -> dict[str, Any]:
+    """A message as REST returns it: without the member data the gateway adds."""
+    rest = {k: v for k, v in message.items() if k != "member"}
+    if rest.get("referenced_message"):
+        rest["referenced_message"] = _without_member(rest["referenced_message"])
+    return rest
 
 
 def _matches(pattern: tuple[str, ...], parts: list[str]) -> bool:

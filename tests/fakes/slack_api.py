@@ -98,6 +98,12 @@ class _Message:
     thread_ts: str | None = None
     streaming: bool = False
     history: list[str] = field(default_factory=list)
+    # Block Kit blocks, when the message was posted or updated with some (None: text only).
+    blocks: list[dict[str, Any]] | None = None
+    # Seeded messages (``add_message``): their files, another bot's id, a subtype.
+    files: list[dict[str, Any]] | None = None
+    bot_id: str | None = None
+    subtype: str | None = None
 
 
 class FakeSlackAPI(LoopbackServer):
@@ -124,6 +130,12 @@ class FakeSlackAPI(LoopbackServer):
         self.messages: dict[tuple[str, str], _Message] = {}
         self.reactions: set[tuple[str, str, str]] = set()
         self.statuses: list[dict[str, Any]] = []
+        # ``users.info`` profiles by user id (``display_name``, ``real_name``); without one
+        # a user is known only by the handle ``u1`` for ``U1``.
+        self.profiles: dict[str, dict[str, Any]] = {}
+        # assistant.threads.setSuggestedPrompts calls, and chat.postEphemeral messages, as sent.
+        self.suggested_prompts: list[dict[str, Any]] = []
+        self.ephemerals: list[dict[str, Any]] = []
         self._failures: dict[str, list[Failure]] = {}
         self._ts = itertools.count(1)
         self.files: dict[str, _File] = {}
@@ -270,7 +282,8 @@ class FakeSlackAPI(LoopbackServer):
         channel, text = params.get("channel"), params.get("text", "")
         if not channel:
             return {"ok": False, "error": "channel_not_found"}
-        message = _Message(channel, self.new_ts(), text, self.bot_user_id, params.get("thread_ts") or None, history=[text])
+        message = _Message(channel, self.new_ts(), text, self.bot_user_id, params.get("thread_ts") or None,
+                           history=[text], blocks=_blocks(params))
         self.messages[(channel, message.ts)] = message
         return {"ok": True, "channel": channel, "ts": message.ts, "message": _wire(message)}
 
@@ -280,6 +293,8 @@ class FakeSlackAPI(LoopbackServer):
             return {"ok": False, "error": "message_not_found"}
         message.text = params.get("text", "")
         message.history.append(message.text)
+        if "blocks" in params:  # Slack keeps a message's blocks unless an update sends new ones
+            message.blocks = _blocks(params)
         return {"ok": True, "channel": message.channel, "ts": message.ts, "text": message.text}
 
     def _delete(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -307,14 +322,38 @@ class FakeSlackAPI(LoopbackServer):
     def _stop_stream(self, params: dict[str, Any]) -> dict[str, Any]:
         result = self._append_stream(params)
         if result["ok"]:
-            self.messages[(params["channel"], params["ts"])].streaming = False
+            message = self.messages[(params["channel"], params["ts"])]
+            message.streaming = False
+            if "blocks" in params:
+                message.blocks = _blocks(params)
         return result
 
+    def add_message(
+        self, channel: str, text: str, *, user: str = "", thread_ts: str | None = None,
+        files: list[dict[str, Any]] | None = None, bot_id: str | None = None, subtype: str | None = None,
+    ) -> str:
+        """Seed a message someone else wrote (a thread the bot has not seen); its ts."""
+        ts = self.new_ts()
+        self.messages[(channel, ts)] = _Message(channel, ts, text, user, thread_ts, files=files, bot_id=bot_id,
+                                                subtype=subtype)
+        return ts
+
     def _replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Like Slack: the parent first, then replies oldest first; ``latest`` (exclusive
+        unless ``inclusive``), ``limit`` and ``cursor`` paging honoured."""
         channel, ts = params.get("channel", ""), params.get("ts", "")
         parent = self.messages.get((channel, ts))
         messages = ([parent] if parent else []) + self.thread(channel, ts)
-        return {"ok": True, "messages": [_wire(m) for m in messages], "has_more": False}
+        latest = params.get("latest")
+        if latest:
+            inclusive = str(params.get("inclusive", "")).lower() in {"1", "true"}
+            messages = [m for m in messages if float(m.ts) < float(latest) or (inclusive and m.ts == latest)]
+        start = int(params.get("cursor") or 0)
+        limit = int(params.get("limit") or 1000)
+        page = messages[start:start + limit]
+        more = start + limit < len(messages)
+        return {"ok": True, "messages": [_wire(m) for m in page], "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def _history(self, params: dict[str, Any]) -> dict[str, Any]:
         messages = self.channel(params.get("channel", ""))[::-1]
@@ -324,7 +363,9 @@ class FakeSlackAPI(LoopbackServer):
         user = params.get("user", "")
         if not user:
             return {"ok": False, "error": "user_not_found"}
-        return {"ok": True, "user": {"id": user, "team_id": self.team_id, "name": user.lower(),
+        profile = self.profiles.get(user, {})
+        return {"ok": True, "user": {"id": user, "team_id": self.team_id, "name": user.lower(), "profile": profile,
+                "real_name": profile.get("real_name", ""),
                 "is_admin": user in self.admins or user in self.owners, "is_owner": user in self.owners,
                 "is_primary_owner": False, "is_bot": False}}
 
@@ -338,6 +379,18 @@ class FakeSlackAPI(LoopbackServer):
     def _set_status(self, params: dict[str, Any]) -> dict[str, Any]:
         self.statuses.append(params)
         return {"ok": True}
+
+    def _set_suggested_prompts(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not params.get("channel_id") or not isinstance(params.get("prompts"), list):
+            return {"ok": False, "error": "invalid_arguments"}
+        self.suggested_prompts.append(params)
+        return {"ok": True}
+
+    def _post_ephemeral(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not params.get("channel") or not params.get("user"):
+            return {"ok": False, "error": "invalid_arguments"}
+        self.ephemerals.append(params)
+        return {"ok": True, "message_ts": self.new_ts()}
 
 
 _METHODS: dict[str, Callable[[FakeSlackAPI, dict[str, Any]], dict[str, Any]]] = {
@@ -354,7 +407,15 @@ _METHODS: dict[str, Callable[[FakeSlackAPI, dict[str, Any]], dict[str, Any]]] = 
     "reactions.add": lambda api, params: api._reaction(params, True),
     "reactions.remove": lambda api, params: api._reaction(params, False),
     "assistant.threads.setStatus": FakeSlackAPI._set_status,
+    "assistant.threads.setSuggestedPrompts": FakeSlackAPI._set_suggested_prompts,
+    "chat.postEphemeral": FakeSlackAPI._post_ephemeral,
 }
+
+
+def _blocks(params: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """``blocks`` as sent: a list in JSON bodies, JSON text in form bodies."""
+    blocks = params.get("blocks")
+    return json.loads(blocks) if isinstance(blocks, str) else blocks
 
 
 async def _params(request: web.Request) -> dict[str, Any]:
@@ -381,6 +442,11 @@ def _wire(message: _Message) -> dict[str, Any]:
     wire = {"type": "message", "ts": message.ts, "text": message.text, "user": message.user}
     if message.thread_ts:
         wire["thread_ts"] = message.thread_ts
+    if message.blocks is not None:
+        wire["blocks"] = message.blocks
+    for name in ("files", "bot_id", "subtype"):
+        if getattr(message, name) is not None:
+            wire[name] = getattr(message, name)
     return wire
 
 
@@ -446,6 +512,41 @@ class SignedSender:
                 "response_url": "https://hooks.invalid/commands/1", "trigger_id": "1.2.3"}
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
         return await self._send(urlencode(form), headers, secret, None)
+
+    async def interaction(self, payload: dict[str, Any], *, secret: str | None = None) -> SentRequest:
+        """Send an interactivity request (``block_actions``, ``message_action``…) as Slack
+        does: a form with the JSON ``payload``."""
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        return await self._send(urlencode({"payload": json.dumps(payload)}), headers, secret, None)
+
+    def block_action(self, action_id: str, value: str, *, channel: str, message_ts: str, user: str = "U1",
+                     thread_ts: str | None = None, action_type: str = "feedback_buttons") -> dict[str, Any]:
+        """A ``block_actions`` payload: ``user`` clicked ``action_id`` (``value``) on a message."""
+        message: dict[str, Any] = {"type": "message", "ts": message_ts, "user": self.bot_user_id}
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+        return {
+            "type": "block_actions", "team": {"id": self.team_id, "domain": "fake"},
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": self.team_id},
+            "api_app_id": "A1", "token": "legacy-unused", "trigger_id": f"{next(self._ids)}.1.abc",
+            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": False},
+            "channel": {"id": channel, "name": "general"}, "message": message,
+            "response_url": "https://hooks.invalid/actions/1",
+            "actions": [{"type": action_type, "action_id": action_id, "block_id": "b1", "value": value,
+                         "action_ts": f"{time.time():.6f}"}],
+        }
+
+    def message_action(
+        self, callback_id: str, *, channel: str, message: dict[str, Any], user: str = "U1"
+    ) -> dict[str, Any]:
+        """A ``message_action`` payload: ``user`` chose shortcut ``callback_id`` on ``message``."""
+        return {
+            "type": "message_action", "callback_id": callback_id, "trigger_id": f"{next(self._ids)}.1.def",
+            "team": {"id": self.team_id, "domain": "fake"}, "channel": {"id": channel, "name": "general"},
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": self.team_id},
+            "api_app_id": "A1", "token": "legacy-unused", "message_ts": message["ts"], "message": message,
+            "response_url": "https://hooks.invalid/actions/2",
+        }
 
     async def _send(self, body: str, headers: dict[str, str], secret: str | None, timestamp: float | None) -> SentRequest:
         assert self._session is not None, "use SignedSender as an async context manager"

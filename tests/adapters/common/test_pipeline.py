@@ -138,9 +138,9 @@ async def test_a_crashed_answer_is_resumed_by_the_next_start_with_the_question_o
     shown = bank.made[1].shown
     assert bank.made[1].resumed and shown["m1"] == "The whole " and list(shown.values()) == ["The whole ", "answer."]
     sent = second_model.calls[0][0]
-    assert [m.content for m in sent].count("what is up?") == 1
+    assert [m.content for m in sent].count("Ann: what is up?") == 1
     turns = await store.recent_turns(CONVERSATION, 10)
-    assert [(t.role, t.content) for t in turns] == [("user", "what is up?"), ("assistant", "The whole answer.")]
+    assert [(t.role, t.content) for t in turns] == [("user", "Ann: what is up?"), ("assistant", "The whole answer.")]
     record = await store.get_answer(("test", "E1"))
     assert record is not None and record.state == "delivered" and record.attempts == 2
 
@@ -264,7 +264,7 @@ async def test_drain_waits_for_quick_answers_and_leaves_slow_ones_to_the_next_st
         record = await store.get_answer(("test", event_id))
         assert record is not None and record.state == "delivered"
     shown = "".join(bank.made[-1].texts())
-    assert "re: and this?" in shown and "re: what is up?" in shown and "partial" not in shown
+    assert "re: Ann: and this?" in shown and "re: Ann: what is up?" in shown and "partial" not in shown
 
 
 async def test_drain_lets_an_answer_within_the_grace_finish(store, clock) -> None:
@@ -298,9 +298,9 @@ async def test_answers_of_one_conversation_on_two_replicas_are_written_in_claim_
     await settle(replica_2)
     # The second answer was asked after the first was stored, and saw it.
     sent = [m.content for m in second_model.calls[0][0]]
-    assert sent[1:] == ["first?", "partial first answer.", "second?"]
+    assert sent[1:] == ["Ann: first?", "partial first answer.", "Ann: second?"]
     turns = await store.recent_turns(CONVERSATION, 10)
-    assert [t.content for t in turns] == ["first?", "partial first answer.", "second?", "second answer."]
+    assert [t.content for t in turns] == ["Ann: first?", "partial first answer.", "Ann: second?", "second answer."]
 
 
 async def test_other_conversations_do_not_wait(store, clock) -> None:

@@ -5,13 +5,22 @@ from __future__ import annotations
 
 from adapters.discord.config import MESSAGE_LIMIT as DISCORD_LIMIT
 from adapters.discord.replies import EditedReply
+from adapters.slack.assistant import AnswerStatus, ThreadStatus
 from adapters.slack.events import ReplyTarget
-from adapters.slack.replies import THINKING, EditedMessage
+from adapters.slack.feedback import FeedbackButtons
+from adapters.slack.replies import THINKING, EditedMessage, _Extras
+
+
+async def _no_loading_messages() -> tuple[str, ...]:
+    return ()
 
 
 def slack(limit: int = 100) -> EditedMessage:
-    return EditedMessage(None, ReplyTarget("C1", None), interval=1.0, placeholder_delay=0.3,  # type: ignore[arg-type]
-                         limit=limit, clock=lambda: 0.0)
+    target = ReplyTarget("C1", None)
+    # As ``SlackRenderers`` builds them: the thread's status line and the feedback buttons.
+    extras = _Extras(AnswerStatus(ThreadStatus(None), target, _no_loading_messages), FeedbackButtons())  # type: ignore[arg-type]
+    return EditedMessage(None, target, interval=1.0, placeholder_delay=0.3,  # type: ignore[arg-type]
+                         limit=limit, clock=lambda: 0.0, extras=extras)
 
 
 async def test_slack_shows_the_status_under_the_words_so_far():

@@ -48,7 +48,7 @@ async def test_dm_conversation_remembers_turns_and_survives_a_restart(
 
 async def test_mention_in_a_channel_is_answered_as_a_reply_with_typing(bot, discord_fake: FakeDiscord) -> None:
     asked = discord_fake.send_message(GENERAL, MEMBER, f"<@{BOT.id}> hello bot", mentions=(BOT,))
-    [answer] = await discord_fake.wait_for(_answers(discord_fake, GENERAL, "echo: hello bot"))
+    [answer] = await discord_fake.wait_for(_answers(discord_fake, GENERAL, "echo: bob-member: hello bot"))
     assert answer.reference == asked
     assert GENERAL in discord_fake.typing
 
@@ -56,7 +56,7 @@ async def test_mention_in_a_channel_is_answered_as_a_reply_with_typing(bot, disc
 async def test_answer_goes_out_even_when_typing_is_forbidden(bot, discord_fake: FakeDiscord) -> None:
     discord_fake.typing_forbidden = True
     discord_fake.send_message(GENERAL, MEMBER, f"<@{BOT.id}> anyway", mentions=(BOT,))
-    await discord_fake.wait_for(_answers(discord_fake, GENERAL, "echo: anyway"))
+    await discord_fake.wait_for(_answers(discord_fake, GENERAL, "echo: bob-member: anyway"))
     assert discord_fake.typing == [GENERAL]
 
 
@@ -65,36 +65,36 @@ async def test_channel_messages_without_mention_are_ignored(
 ) -> None:
     discord_fake.send_message(GENERAL, MEMBER, "just chatting")
     discord_fake.send_message(GENERAL, MEMBER, f"<@{BOT.id}> now you", mentions=(BOT,))
-    await discord_fake.wait_for(_answers(discord_fake, GENERAL, "echo: now you"))
-    assert [_user_turns(r)[-1] for r in model_fake.requests] == ["now you"]
+    await discord_fake.wait_for(_answers(discord_fake, GENERAL, "echo: bob-member: now you"))
+    assert [_user_turns(r)[-1] for r in model_fake.requests] == ["bob-member: now you"]
 
 
 async def test_a_thread_is_a_conversation_of_its_own(bot, discord_fake: FakeDiscord, model_fake) -> None:
     discord_fake.send_message(GENERAL, MEMBER, f"<@{BOT.id}> in the channel", mentions=(BOT,))
-    await discord_fake.wait_for(_answers(discord_fake, GENERAL, "echo: in the channel"))
+    await discord_fake.wait_for(_answers(discord_fake, GENERAL, "echo: bob-member: in the channel"))
     discord_fake.send_message(THREAD, MEMBER, f"<@{BOT.id}> in the thread", mentions=(BOT,))
-    await discord_fake.wait_for(_answers(discord_fake, THREAD, "echo: in the thread"))
-    assert _user_turns(model_fake.requests[1]) == ["in the thread"]
+    await discord_fake.wait_for(_answers(discord_fake, THREAD, "echo: bob-member: in the thread"))
+    assert _user_turns(model_fake.requests[1]) == ["bob-member: in the thread"]
 
 
 async def test_reply_to_the_bot_continues_the_conversation(bot, discord_fake: FakeDiscord, model_fake) -> None:
     discord_fake.send_message(GENERAL, MEMBER, f"<@{BOT.id}> first", mentions=(BOT,))
-    [answer] = await discord_fake.wait_for(_answers(discord_fake, GENERAL, "echo: first"))
+    [answer] = await discord_fake.wait_for(_answers(discord_fake, GENERAL, "echo: bob-member: first"))
     # A reply pings the replied-to author by default, so the bot is in ``mentions``.
     discord_fake.send_message(GENERAL, MEMBER, "and then?", mentions=(BOT,), reply_to=answer.id)
-    await discord_fake.wait_for(_answers(discord_fake, GENERAL, "echo: and then?"))
-    assert _user_turns(model_fake.requests[1]) == ["first", "and then?"]
+    await discord_fake.wait_for(_answers(discord_fake, GENERAL, "echo: bob-member: and then?"))
+    assert _user_turns(model_fake.requests[1]) == ["bob-member: first", "bob-member: and then?"]
 
 
 async def test_reply_with_ping_off_has_no_content_and_is_not_answered(
     bot, discord_fake: FakeDiscord, model_fake
 ) -> None:
     discord_fake.send_message(GENERAL, MEMBER, f"<@{BOT.id}> first", mentions=(BOT,))
-    [answer] = await discord_fake.wait_for(_answers(discord_fake, GENERAL, "echo: first"))
+    [answer] = await discord_fake.wait_for(_answers(discord_fake, GENERAL, "echo: bob-member: first"))
     discord_fake.send_message(GENERAL, MEMBER, "silent reply", reply_to=answer.id)
     discord_fake.send_message(GENERAL, MEMBER, f"<@{BOT.id}> last", mentions=(BOT,))
-    await discord_fake.wait_for(_answers(discord_fake, GENERAL, "echo: last"))
-    assert [_user_turns(r)[-1] for r in model_fake.requests] == ["first", "last"]
+    await discord_fake.wait_for(_answers(discord_fake, GENERAL, "echo: bob-member: last"))
+    assert [_user_turns(r)[-1] for r in model_fake.requests] == ["bob-member: first", "bob-member: last"]
 
 
 async def test_other_bots_and_system_messages_are_ignored(bot, discord_fake: FakeDiscord, model_fake) -> None:

@@ -90,3 +90,8 @@ def test_nothing_to_answer_without_text() -> None:
     assert to_incoming(message(f"<@{BOT_ID}>", mentions=[ME]), BOT_ID, frozenset()) is None
     # A reply with its ping off: Discord hides the content without message_content.
     assert to_incoming(message("", reference=reply_to(ME)), BOT_ID, frozenset()) is None
+
+
+def test_other_peoples_mentions_reach_core_as_names() -> None:
+    incoming = to_incoming(message(f"<@{BOT_ID}> is <@{ALICE.id}> right?", mentions=[ME, ALICE]), BOT_ID, frozenset())
+    assert incoming is not None and incoming.text == "is @Alice right?"

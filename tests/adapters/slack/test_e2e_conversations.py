@@ -19,7 +19,7 @@ async def test_mention_is_answered_in_its_thread_after_a_fast_ack(tmp_path):
         assert await stack.answer_in("C1", "100.000001") == ["hello there"]
         placeholder = stack.slack.thread("C1", "100.000001")[0]
         assert placeholder.history[0] == "_thinking…_"
-        assert stack.model.requests[0]["messages"][-1] == {"role": "user", "content": "hi"}
+        assert stack.model.requests[0]["messages"][-1] == {"role": "user", "content": "u1: hi"}
 
 
 async def test_mention_arriving_also_as_message_is_answered_once(tmp_path):
@@ -28,7 +28,7 @@ async def test_mention_arriving_also_as_message_is_answered_once(tmp_path):
         await stack.send(channel_message("<@UBOT> hi", "100.000001"))
         await stack.answer_in("C1", "100.000001")
         await _sentinel(stack)
-        assert stack.slack.bot_texts("C1", "100.000001") == ["echo: hi"]
+        assert stack.slack.bot_texts("C1", "100.000001") == ["echo: u1: hi"]
         assert len(stack.model.requests) == 2  # the mention and the sentinel
 
 
@@ -39,9 +39,9 @@ async def test_thread_follow_up_continues_without_a_mention(tmp_path):
         await stack.send(channel_message("what is my name?", "100.000005", thread_ts="100.000001"))
 
         texts = await stack.answer_in("C1", "100.000001", count=2)
-        assert texts[-1] == "echo: what is my name?"
+        assert texts[-1] == "echo: u1: what is my name?"
         contents = [m["content"] for m in stack.model.requests[-1]["messages"]]
-        assert "my name is Ada" in contents and "echo: my name is Ada" in contents
+        assert "u1: my name is Ada" in contents and "echo: u1: my name is Ada" in contents
 
 
 async def test_thread_the_bot_never_answered_is_left_alone(tmp_path):
@@ -67,7 +67,7 @@ async def test_dm_is_answered_and_remembered(tmp_path):
 async def test_reply_in_channel_when_threads_are_off(tmp_path):
     async with slack_stack(tmp_path, slack_reply_in_thread=False) as stack:
         await stack.send(mention("hi", "400.000001", channel="C4"))
-        assert await stack.answer_in("C4", None) == ["echo: hi"]
+        assert await stack.answer_in("C4", None) == ["echo: u1: hi"]
         assert stack.slack.thread("C4", "400.000001") == []
 
 

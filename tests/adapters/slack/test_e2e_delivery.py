@@ -34,7 +34,7 @@ async def test_retried_event_is_answered_once_also_after_a_restart(tmp_path):
             await restarted.send(event, event_id="EvSAME", retry_num=3)
             await _sentinel(restarted)
             assert [r["messages"][-1]["content"] for r in restarted.model.requests] == ["sentinel"]
-        assert slack.bot_texts("C1", "600.000001") == ["echo: once please"]
+        assert slack.bot_texts("C1", "600.000001") == ["echo: u1: once please"]
 
 
 @pytest.mark.parametrize("forgery", ["wrong secret", "stale timestamp"])

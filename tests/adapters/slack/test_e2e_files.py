@@ -132,7 +132,7 @@ async def test_a_damaged_pdf_and_a_decompression_bomb_are_explained_and_the_bot_
         await stack.send(channel_message("still there?", "140.000005", thread_ts="140.000001"))
         texts = await stack.answer_in("C1", "140.000001", count=2)
         assert texts[-1] == "answer 2"
-        assert user_content(stack.model.requests[1]) == "still there?"
+        assert user_content(stack.model.requests[1]) == "u1: still there?"
 
 
 async def test_a_follow_up_in_the_thread_sees_the_earlier_files_text(tmp_path):
@@ -145,7 +145,7 @@ async def test_a_follow_up_in_the_thread_sees_the_earlier_files_text(tmp_path):
         await stack.send(channel_message("how many replicas?", "150.000005", thread_ts="150.000001"))
         await stack.answer_in("C1", "150.000001", count=2)
         follow_up = stack.model.requests[1]
-        assert user_content(follow_up) == "how many replicas?"
+        assert user_content(follow_up) == "u1: how many replicas?"
         assert "replicas: 7" in texts_of(follow_up) and "region: eu-north-1" in texts_of(follow_up)
         assert len(stack.slack.downloads_of(config)) == 1  # memory, not a second download
 

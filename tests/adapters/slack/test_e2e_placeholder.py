@@ -18,9 +18,9 @@ pytestmark = pytest.mark.e2e
 async def test_quick_answer_is_posted_as_is_in_one_call(tmp_path):
     async with slack_stack(tmp_path) as stack:
         await stack.send(mention("hi", "900.000001"))
-        assert await stack.answer_in("C1", "900.000001") == ["echo: hi"]
+        assert await stack.answer_in("C1", "900.000001") == ["echo: u1: hi"]
         [message] = stack.slack.thread("C1", "900.000001")
-        assert message.history == ["echo: hi"]
+        assert message.history == ["echo: u1: hi"]
         assert stack.slack.calls_of("chat.update") == []
 
 
@@ -44,9 +44,9 @@ async def test_answer_written_quickly_but_slow_to_store_is_posted_as_is(tmp_path
 
         monkeypatch.setattr(store, "add_reply", slow_add_reply)
         await stack.send(mention("hi", "900.000008"))
-        assert await stack.answer_in("C1", "900.000008") == ["echo: hi"]
+        assert await stack.answer_in("C1", "900.000008") == ["echo: u1: hi"]
         # "Thinking" is for while the model writes: this one had finished.
-        assert stack.slack.thread("C1", "900.000008")[0].history == ["echo: hi"]
+        assert stack.slack.thread("C1", "900.000008")[0].history == ["echo: u1: hi"]
         assert stack.slack.calls_of("chat.update") == []
 
 

@@ -116,7 +116,7 @@ def assert_quiet(caplog: pytest.LogCaptureFixture) -> None:
 
 async def assert_still_answering(stack: SlackStack, ts: str = "900.000001") -> None:
     await stack.send(mention("still there?", ts, channel="CLAST"))
-    assert await stack.answer_in("CLAST", ts) == ["echo: still there?"]
+    assert await stack.answer_in("CLAST", ts) == ["echo: u1: still there?"]
 
 
 def refusal_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -249,5 +249,5 @@ async def test_signed_slash_commands_with_missing_or_odd_fields_get_200_and_no_a
 async def test_a_lone_surrogate_in_a_question_is_replaced_and_answered(tmp_path, captured):
     async with slack_stack(tmp_path) as stack:
         await stack.send(mention("what is \ud800 this?", "800.000001"))
-        assert await stack.answer_in("C1", "800.000001") == ["echo: what is \ufffd this?"]
+        assert await stack.answer_in("C1", "800.000001") == ["echo: u1: what is \ufffd this?"]
     assert_quiet(captured)

@@ -60,7 +60,7 @@ async def test_mention_is_acked_at_once_and_answered_in_its_thread(tmp_path):
 
         assert await stack.answer_in("C1", "100.000001") == ["hello there"]
         assert slack.thread("C1", "100.000001")[0].history[0] == THINKING
-        assert stack.model.requests[0]["messages"][-1] == {"role": "user", "content": "hi"}
+        assert stack.model.requests[0]["messages"][-1] == {"role": "user", "content": "u1: hi"}
         assert slack.unexpected == []
 
 
@@ -75,7 +75,7 @@ async def test_retried_envelope_is_acked_and_answered_once(tmp_path):
 
         await stack.answer_in("C1", "200.000001")
         await _sentinel(stack, slack)
-        assert slack.bot_texts("C1", "200.000001") == ["echo: hi"]
+        assert slack.bot_texts("C1", "200.000001") == ["echo: u1: hi"]
         assert len(stack.model.requests) == 2  # the mention and the sentinel
 
 
@@ -117,7 +117,7 @@ async def test_refresh_moves_to_a_new_socket_and_answers_go_on(tmp_path):
 
         envelope_id = await slack.event(mention("still there?", "300.000001"))
         await slack.ack_for(envelope_id)
-        assert await stack.answer_in("C1", "300.000001") == ["echo: still there?"]
+        assert await stack.answer_in("C1", "300.000001") == ["echo: u1: still there?"]
 
 
 async def test_stop_closes_the_socket_cleanly_and_for_good(tmp_path):

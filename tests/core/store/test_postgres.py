@@ -18,10 +18,17 @@ from core.answers import Delivery
 from core.errors import ConfigurationError, StoreError
 from core.store import PostgresStore, open_store, redacted_url
 from core.store import postgres_migrations as migrations
-from core.store.postgres import _CONVERSATION_CLAIMS, _PRUNE_IMAGES, _RECENT_TURNS
+from core.store.postgres import (
+    _CONVERSATION_CLAIMS,
+    _FEEDBACK_TOTALS,
+    _PRUNE_IMAGES,
+    _RECENT_TURNS,
+)
 from core.types import (
     ChannelRef,
     ConversationRef,
+    Feedback,
+    FeedbackTotals,
     ImageRef,
     IncomingMessage,
     NewTurn,
@@ -242,6 +249,66 @@ async def test_a_version_3_database_is_upgraded_to_store_tool_turns(
         await raw.execute(
             "INSERT INTO turns (conversation_id, role, content, tokens, author_id, author_name,"
             " created_at) VALUES ($1, 'system', 'x', 1, '', '', now())", conversation_id)
+
+
+# An audit entry's persona as version 4 wrote it: no suggested prompts, no loading messages.
+_V4_AUDIT_JSON = ('{"description": "", "max_tokens": null, "model": null, "name": "kind",'
+                  ' "system_prompt": "Be kind.", "temperature": 0.5, "tools": ["time"],'
+                  ' "vision": true}')
+V4_PERSONA = Persona("Be kind.", "kind", temperature=0.5, vision=True, tools=("time",))
+
+
+async def test_a_version_4_database_is_upgraded_to_keep_feedback_and_prompts(
+    postgres_url: str, raw: asyncpg.Connection
+) -> None:
+    await raw.execute(";".join(statement for step in migrations.MIGRATIONS[:4]
+                               for statement in step))
+    await raw.execute(_VERSION_TABLE_V1)
+    await raw.execute("INSERT INTO schema_version (version) VALUES (1), (2), (3), (4)")
+    await raw.execute(
+        "INSERT INTO personas VALUES ($1, $2, $3, 'Be kind.', 'kind', '', NULL, 0.5, NULL,"
+        " '2024-05-01T00:00:00Z', true, '[\"time\"]')", *_key(CONVERSATION)[:3])
+    await raw.execute(
+        "INSERT INTO persona_audit (platform, workspace, channel, actor_id, actor_name, before,"
+        " after, changed_at) VALUES ($1, $2, $3, 'U1', 'ada', NULL, $4, '2024-05-01T00:00:00Z')",
+        *_key(CONVERSATION)[:3], _V4_AUDIT_JSON)
+    prompting = Persona("Be kind.", suggested_prompts=("Summarise this",),
+                        loading_messages=("Thinking…",))
+
+    async with PostgresStore(postgres_url) as store:
+        assert await store.get_persona(CHANNEL) == V4_PERSONA
+        (entry,) = await store.persona_history(CHANNEL, 10)
+        assert (entry.before, entry.after) == (None, V4_PERSONA)
+        # What the new step adds works on the upgraded database.
+        await store.set_persona(CHANNEL, prompting, "U1", "ada")
+        assert await store.get_persona(CHANNEL) == prompting
+        newest, _ = await store.persona_history(CHANNEL, 10)
+        assert (newest.before, newest.after) == (V4_PERSONA, prompting)
+        await store.record_feedback(Feedback(CHANNEL, "1700000000.000200", "U1", False))
+        await store.record_feedback(Feedback(CHANNEL, "1700000000.000200", "U2", True))
+        assert await store.feedback_totals(CHANNEL) == FeedbackTotals(1, 1)
+    assert await versions(raw) == list(range(1, migrations.SCHEMA_VERSION + 1)) == [1, 2, 3, 4, 5]
+    assert await raw.fetch("SELECT suggested_prompts, loading_messages FROM personas") == [
+        ('["Summarise this"]', '["Thinking\\u2026"]')]
+
+
+async def test_feedback_totals_read_a_range_of_the_key(
+    postgres_url: str, raw: asyncpg.Connection
+) -> None:
+    async with PostgresStore(postgres_url) as store:
+        for n in range(50):
+            channel = ChannelRef("slack", "T1", f"C{n}")
+            await store.record_feedback(Feedback(channel, "A1", "U1", True))
+    await raw.execute("ANALYZE answer_feedback")
+    await raw.execute("SET enable_seqscan = off")  # 50 rows: the planner would rather scan
+
+    plan = "\n".join(row[0] for row in await raw.fetch(
+        "EXPLAIN " + _FEEDBACK_TOTALS, *_key(CONVERSATION)[:3]))
+
+    # The channel is the key's prefix: the whole WHERE is the index's condition.
+    assert "using answer_feedback_pkey" in plan, plan
+    assert ("Index Cond: ((platform = 'slack'::text) AND (workspace = 'T1'::text)"
+            " AND (channel = 'C1'::text))") in plan, plan
 
 
 async def test_a_database_from_a_newer_chatwright_is_refused(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from core.errors import StoreError
 from core.store import CachedStore, SQLiteStore, migrations
 from core.store.sqlite import (
     _ANSWER_TURNS,
+    _FEEDBACK_TOTALS,
     _IMAGE_DATA,
     _PRUNE_ANSWERS,
     _PRUNE_IMAGES,
@@ -26,9 +28,12 @@ from core.store.sqlite import (
     _TAKE_EXPIRED_ANSWERS,
     _finish_answers_sql,
 )
+from core.store.values import channel_key
 from core.types import (
     ChannelRef,
     ConversationRef,
+    Feedback,
+    FeedbackTotals,
     FileRef,
     ImageRef,
     IncomingMessage,
@@ -38,6 +43,7 @@ from core.types import (
     Usage,
 )
 from tests.core.store.conftest import RawConnect, count_trips
+from tests.core.store.test_contract import FakeClock
 
 CONVERSATION = ConversationRef("slack", "T1", "C1", "1700000000.000100")
 CHANNEL = CONVERSATION.channel_ref
@@ -350,7 +356,7 @@ async def test_a_version_4_database_is_upgraded_to_store_tool_turns(
         assert await store.image_data([question.id]) == {}
 
     check = raw()
-    assert check.execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION == 5
+    assert check.execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION
     assert check.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
         check.execute("INSERT INTO turns (conversation_id, role, content, tokens, author_id,"
@@ -380,6 +386,69 @@ async def test_a_failed_upgrade_leaves_the_version_4_database_as_it_was(
         await store.add_turn(CONVERSATION, NewTurn("tool", "12:00", 1, tool_call_id="call_1"))
         assert [t.role for t in await store.recent_turns(CONVERSATION, 10)] == [
             "user", "assistant", "tool"]
+
+
+async def version_5_database(
+    db_path: Path, raw: RawConnect, monkeypatch: pytest.MonkeyPatch
+) -> sqlite3.Connection:
+    """A file as chatwright left it at schema version 5 (made by the store knowing only
+    steps 1-5): a persona with tools, its audit entry (JSON written before personas had
+    prompts) and a question."""
+    with monkeypatch.context() as version_5:
+        version_5.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:5])
+        version_5.setattr(migrations, "SCHEMA_VERSION", 5)
+        async with SQLiteStore(db_path):
+            pass
+    old = raw()
+    assert old.execute("PRAGMA user_version").fetchone()[0] == 5
+    then = "2024-05-01T00:00:00.000000+00:00"
+    old.execute("INSERT INTO conversations VALUES (1, ?, ?, ?, ?, ?)", (*_key(CONVERSATION), then))
+    old.execute("INSERT INTO turns (conversation_id, role, content, tokens, author_id,"
+                " author_name, created_at) VALUES (1, 'user', 'from v5', 3, 'U1', 'ada', ?)",
+                (then,))
+    old.execute("INSERT INTO personas VALUES (?, ?, ?, 'Be kind.', 'kind', '', NULL, 0.5, NULL,"
+                " ?, 1, '[\"time\"]')", (*_key(CONVERSATION)[:3], then))
+    old.execute("INSERT INTO persona_audit (platform, workspace, channel, actor_id, actor_name,"
+                " before, after, changed_at) VALUES (?, ?, ?, 'U1', 'ada', NULL, ?, ?)",
+                (*_key(CONVERSATION)[:3], _V5_AUDIT_JSON, then))
+    return old
+
+
+# An audit entry's persona as version 5 wrote it: no suggested prompts, no loading messages.
+_V5_AUDIT_JSON = ('{"description": "", "max_tokens": null, "model": null, "name": "kind",'
+                  ' "system_prompt": "Be kind.", "temperature": 0.5, "tools": ["time"],'
+                  ' "vision": true}')
+V5_PERSONA = Persona("Be kind.", "kind", temperature=0.5, vision=True, tools=("time",))
+
+
+@pytest.mark.parametrize("cached", [False, True], ids=["plain", "cached"])
+async def test_a_version_5_database_is_upgraded_to_keep_feedback_and_prompts(
+    db_path: Path, raw: RawConnect, monkeypatch: pytest.MonkeyPatch, cached: bool
+) -> None:
+    await version_5_database(db_path, raw, monkeypatch)
+    prompting = replace(V5_PERSONA, suggested_prompts=("Summarise this",),
+                        loading_messages=("Thinking…",))
+
+    # The cached store reads every persona at open (``all_personas``): the old rows too.
+    opened = CachedStore(SQLiteStore(db_path)) if cached else SQLiteStore(db_path)
+    async with opened as store:
+        assert [t.content for t in await store.recent_turns(CONVERSATION, 10)] == ["from v5"]
+        assert await store.get_persona(CHANNEL) == V5_PERSONA
+        (entry,) = await store.persona_history(CHANNEL, 10)
+        assert (entry.before, entry.after) == (None, V5_PERSONA)
+        # What the new step adds works on the upgraded file.
+        await store.set_persona(CHANNEL, prompting, "U1", "ada")
+        assert await store.get_persona(CHANNEL) == prompting
+        await store.record_feedback(Feedback(CHANNEL, "1700000000.000200", "U1", False))
+        await store.record_feedback(Feedback(CHANNEL, "1700000000.000200", "U2", True))
+        assert await store.feedback_totals(CHANNEL) == FeedbackTotals(1, 1)
+
+    check = raw()
+    assert check.execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION == 6
+    assert check.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    async with SQLiteStore(db_path) as store:
+        newest, _ = await store.persona_history(CHANNEL, 10)
+        assert (newest.before, newest.after) == (V5_PERSONA, prompting)
 
 
 async def test_a_database_from_a_newer_chatwright_is_refused(
@@ -619,6 +688,8 @@ async def test_every_read_is_one_trip_and_every_write_one_statement(
         "add_tool_result": lambda: store.add_turn(
             CONVERSATION, NewTurn("tool", "12:00", 1, tool_call_id="call_1")),
         "get_channel_tools": lambda: store.get_channel_tools(CHANNEL),
+        "record_feedback": lambda: store.record_feedback(Feedback(CHANNEL, "A1", "U1", True)),
+        "feedback_totals": lambda: store.feedback_totals(CHANNEL),
         "claim_event": lambda: store.claim_event("slack", "Ev1"),
         "image_data": lambda: store.image_data([1, 2, 3]),
         "prune_images": lambda: store.prune_images(CONVERSATION, 1),
@@ -793,6 +864,44 @@ async def test_what_has_no_tools_stores_null(store: SQLiteStore, raw: RawConnect
     # Sorted: the same choice is always the same text.
     assert connection.execute("SELECT tools FROM channel_tools").fetchall() == [
         ('["orders.lookup","time"]',)]
+
+
+async def test_what_has_no_prompts_or_loading_messages_stores_null(
+    store: SQLiteStore, raw: RawConnect
+) -> None:
+    await store.set_persona(CHANNEL, Persona("default"), "U1", "ada")
+    await store.set_persona(CHANNEL.workspace_default, Persona(
+        "guided", suggested_prompts=("Summarise", 'Say "hi"'), loading_messages=("Thinking…",)),
+        "U1", "ada")
+
+    assert raw().execute("SELECT suggested_prompts, loading_messages FROM personas"
+                         " ORDER BY channel").fetchall() == [
+        ('["Summarise","Say \\"hi\\""]', '["Thinking\\u2026"]'),  # "*" sorts first
+        (None, None)]
+
+
+async def test_feedback_is_one_row_per_person_and_answer_at_the_last_clicks_time(
+    db_path: Path, raw: RawConnect
+) -> None:
+    clock = FakeClock()
+    async with SQLiteStore(db_path, clock=clock) as store:
+        await store.record_feedback(Feedback(CHANNEL, "A1", "U1", True))
+        clock.advance(60)
+        await store.record_feedback(Feedback(CHANNEL, "A1", "U1", False))
+
+    assert raw().execute("SELECT answer_id, user_id, helpful, given_at FROM answer_feedback"
+                         ).fetchall() == [("A1", "U1", 0, clock.now.isoformat())]
+
+
+async def test_feedback_totals_read_a_range_of_the_key(
+    store: SQLiteStore, raw: RawConnect
+) -> None:
+    plan = " | ".join(row[3] for row in raw().execute(
+        "EXPLAIN QUERY PLAN " + _FEEDBACK_TOTALS, channel_key(CHANNEL)))
+
+    assert ("SEARCH answer_feedback USING PRIMARY KEY"
+            " (platform=? AND workspace=? AND channel=?)") in plan
+    assert "SCAN" not in plan
 
 
 async def test_seeded_tool_steps_read_back_with_their_calls(store: SQLiteStore) -> None:

@@ -152,10 +152,25 @@ async def test_personas_are_all_read_at_open(db_path: Path, raw: RawConnect) -> 
     async with cached_store(db_path) as store:
         # Were the file read now, these rows would be seen: the answers are what open read.
         raw().execute("UPDATE personas SET system_prompt = 'changed behind its back'")
-        raw().execute("INSERT INTO personas SELECT platform, workspace, 'C2', system_prompt, name, "
-                      "description, model, temperature, max_tokens, updated_at, vision, tools FROM personas")
+        raw().execute("INSERT INTO personas (platform, workspace, channel, system_prompt, name,"
+                      " description, updated_at) SELECT platform, workspace, 'C2', system_prompt,"
+                      " name, description, updated_at FROM personas")
         assert await store.get_persona(CHANNEL) == Persona("Be brief.", name="brief", temperature=0.2)
         assert await store.get_persona(other) is None
+
+
+async def test_personas_read_at_open_keep_their_prompts_and_loading_messages(
+    db_path: Path, raw: RawConnect
+) -> None:
+    guided = Persona("Help.", suggested_prompts=("Summarise this", "What next?"),
+                     loading_messages=("Thinking…",))
+    async with SQLiteStore(db_path) as first:
+        await first.set_persona(CHANNEL, guided, "U1", "ada")
+
+    async with cached_store(db_path) as store:
+        # Were the file read now, this would be seen: the answer is what open read.
+        raw().execute("UPDATE personas SET suggested_prompts = NULL, loading_messages = NULL")
+        assert await store.get_persona(CHANNEL) == guided
 
 
 async def test_past_the_cache_size_personas_are_read_when_needed(
@@ -165,8 +180,9 @@ async def test_past_the_cache_size_personas_are_read_when_needed(
     async with SQLiteStore(db_path) as first:
         for name in ("C1", "C2", "C3"):
             await first.set_persona(ChannelRef("slack", "T1", name), Persona(f"In {name}."), "U1", "ada")
-    raw().execute("INSERT INTO personas SELECT platform, workspace, 'C4', system_prompt, name, "
-                  "description, model, temperature, max_tokens, updated_at, vision, tools FROM personas WHERE channel = 'C1'")
+    raw().execute("INSERT INTO personas (platform, workspace, channel, system_prompt, name,"
+                  " description, updated_at) SELECT platform, workspace, 'C4', system_prompt,"
+                  " name, description, updated_at FROM personas WHERE channel = 'C1'")
 
     async with cached_store(db_path) as store:
         # Three did not fit: none was held, so each is read (C4 was written by another hand).
