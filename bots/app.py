@@ -12,7 +12,8 @@ import httpx
 from bots.aiohttp_transport import AiohttpTransport
 from bots.settings import Settings
 from core.attachments import AttachmentLimits
-from core.engine import Engine, EngineConfig, FilePolicy
+from core.engine import Engine, EngineConfig
+from core.image_memory import FilePolicy
 from core.ledger import LeasePolicy
 from core.model.openai import OpenAIChatModel
 from core.model.retry import RetryPolicy

@@ -38,14 +38,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from operator import attrgetter
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
-from types import TracebackType
 
 from core import metrics
-from core.attachments import AttachmentLimits, FileSource, IncomingFile, fetch_and_prepare
+from core.attachments import FileSource, IncomingFile, fetch_and_prepare
 from core.commands import Commands
 from core.context import CHARS_PER_TOKEN, fit_newest, message_tokens, whole_tool_steps
 from core.errors import (
@@ -59,7 +57,9 @@ from core.errors import (
 from core.ledger import AnswerLedger, LeasePolicy
 from core.limits import SlidingWindowLimiter
 from core.model.protocol import ChatModel, StreamItem
+from core.image_memory import IMAGES_REFUSED, FilePolicy, ImageWindow, images_of
 from core.questions import ImageBytes, Question, history_message
+from core.reply_stream import ReplyStream
 from core.serial import KeyedLocks
 from core.store.protocol import Store
 from core.thread_turns import THREAD_SHARE, earlier_turns
@@ -68,6 +68,7 @@ from core.tokens import TokenCounter, default_counter
 from core.tools.policy import ToolLimits, enabled_tools
 from core.tools.registry import ToolRegistry
 from core.tools.runner import run_calls
+from core.tool_steps import STATUS_WAKE, THINKING, TOOLS_EXHAUSTED, Notice, Step, apart, running, with_ids
 from core.types import (
     ChannelRef,
     ChatMessage,
@@ -84,50 +85,15 @@ from core.types import (
     Usage,
 )
 
-__all__ = [
-    "IMAGES_REFUSED", "STATUS_WAKE", "THINKING", "TOOLS_EXHAUSTED", "FilePolicy", "EngineConfig",
-    "Engine", "ReplyStream",
-]
+__all__ = ["EngineConfig", "Engine", "ReplyStream"]
 
 log = logging.getLogger(__name__)
 
 # Turns are read from the store in pages of this size until the token budget is full.
 _HISTORY_PAGE = 64
-# A turn's or a chat message's images. The history is scanned for them on every message,
-# and ``any(map(_images, turns))`` does it in C: most turns have none.
-_images = attrgetter("images")
-# Told to the user before an answer the model wrote without seeing the images.
-IMAGES_REFUSED = (
-    "Note: The model here refused the images, so I answered without seeing them. An admin "
-    "can choose a model that can see, or turn images off for this channel (vision = false).\n\n"
-)
 # Files' text may take this share of what the context budget leaves after the persona
 # and the question's own text, so that the recent history still fits beside it.
 _FILES_SHARE = 0.75
-# While tools run, the stream wakes its reader this often (yields ""), so that a status
-# held back by a platform's edit throttle is shown once the throttle allows.
-STATUS_WAKE = 0.5
-# The status between a tool step and the model's next words.
-THINKING = "Thinking…"
-# The answer when the model still asked for tools after its last step, writing nothing.
-TOOLS_EXHAUSTED = (
-    "I used the tools as often as one answer may and have no answer yet. "
-    "Please ask again, perhaps with a narrower question."
-)
-
-
-@dataclass(frozen=True, slots=True)
-class FilePolicy:
-    """What the engine does with files and images (settings in brackets)."""
-
-    limits: AttachmentLimits = AttachmentLimits()
-    # Whether models take images, unless a persona says [OPENAI_VISION].
-    vision: bool = True
-    # Keep every image's bytes in the store until /forget [STORE_IMAGES]; else only
-    # while they are shown, then just the reference.
-    store_images: bool = False
-    # Questions after an image's own that still see it [IMAGE_MEMORY_TURNS].
-    image_memory_turns: int = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,7 +296,7 @@ class Engine:
         """The model's answer, passed on once ``question`` is stored; stored as the reply.
         Where tools are enabled, the model's tool steps come first (``_tool_steps``)."""
         params = self._params(persona)
-        steps: list[_Step] = []
+        steps: list[Step] = []
         enabled = await self._enabled_tools(message.conversation.channel_ref, persona)
         if enabled:
             answer = self._tool_steps(message, sink, params, chat, question, enabled, steps)
@@ -349,11 +315,11 @@ class Engine:
 
     async def _step(
         self, chat: list[ChatMessage], params: ChatParams, sink: ReplyStream,
-        question: asyncio.Future[Turn], steps: list[_Step],
+        question: asyncio.Future[Turn], steps: list[Step],
     ) -> AsyncIterator[str]:
         """One model call: its text passed on (once ``question`` is stored), its tool
-        calls and usage kept in a new ``_Step`` appended to ``steps``."""
-        step = _Step()
+        calls and usage kept in a new ``Step`` appended to ``steps``."""
+        step = Step()
         steps.append(step)
         started = time.perf_counter()
         async for item in self._model_stream(chat, params, sink):
@@ -365,7 +331,7 @@ class Engine:
                     sink.status = ""
                 step.parts.append(item)
                 if len(step.parts) == 1 and len(steps) > 1:
-                    item = _apart(steps, sink, item)
+                    item = apart(steps, sink.text, item)
                 sink.parts.append(item)
                 yield item
             elif isinstance(item, Usage):
@@ -384,7 +350,7 @@ class Engine:
     async def _tool_steps(
         self, message: IncomingMessage, sink: ReplyStream, params: ChatParams,
         chat: list[ChatMessage], question: asyncio.Future[Turn], enabled: frozenset[str],
-        steps: list[_Step],
+        steps: list[Step],
     ) -> AsyncIterator[str]:
         """Ask with the enabled tools; while the model asks for some, run them and ask
         again with their results. At most ``max_steps`` steps may call tools, and none
@@ -407,8 +373,8 @@ class Engine:
             step = steps[-1]
             if last or not step.calls:
                 break
-            calls = _with_ids(step.calls, number)
-            sink.status = _running(calls, self.tools)
+            calls = with_ids(step.calls, number)
+            sink.status = running(calls, self.tools)
             yield ""  # the status changed
             results: list[str] = []
             async for wake in self._run_tools(calls, enabled, deadline, results):
@@ -424,7 +390,7 @@ class Engine:
             log.warning("the model asked for tools after its last tool step (%d steps); not run", len(steps))
             if not step.text.strip():
                 step.parts.append(TOOLS_EXHAUSTED)
-                notice = _apart(steps, sink, TOOLS_EXHAUSTED)
+                notice = apart(steps, sink.text, TOOLS_EXHAUSTED)
                 sink.parts.append(notice)
                 yield notice
         sink.status = ""
@@ -447,7 +413,7 @@ class Engine:
         results.extend(running.result())
 
     async def _store_step(
-        self, message: IncomingMessage, step: _Step, calls: tuple[ToolCall, ...], results: list[str]
+        self, message: IncomingMessage, step: Step, calls: tuple[ToolCall, ...], results: list[str]
     ) -> None:
         """Store a tool step: the model's calls (with any text it wrote), then each
         result. In this order and whole, or the history leaves the step out."""
@@ -463,12 +429,12 @@ class Engine:
 
     async def _model_stream(
         self, chat: list[ChatMessage], params: ChatParams, sink: ReplyStream
-    ) -> AsyncIterator[StreamItem | _Notice]:
+    ) -> AsyncIterator[StreamItem | Notice]:
         """The model's stream. If the API refuses a request with images (the model can't
         take them), it is asked again without them (their notes stay in the text), and
-        the user is told so first (a ``_Notice``): a conversation is not stuck while an
+        the user is told so first (a ``Notice``): a conversation is not stuck while an
         image is in it. ``chat`` loses its images then, for the answer's later steps."""
-        if not any(map(_images, chat)):
+        if not any(map(images_of, chat)):
             async for item in self.model.stream(chat, params):
                 yield item
             return
@@ -483,7 +449,7 @@ class Engine:
                 raise
             log.warning("the chat API refused a request with images (%s); asking without them", exc)
         chat[:] = [replace(m, images=()) if m.images else m for m in chat]
-        yield _Notice(IMAGES_REFUSED)
+        yield Notice(IMAGES_REFUSED)
         async for item in self.model.stream(chat, params):
             yield item
 
@@ -503,12 +469,12 @@ class Engine:
             - user_tokens
         )
         taken: list[Turn] = []
-        images = _ImageWindow(self.config.files)
+        images = ImageWindow(self.config.files)
         while budget > 0:
             page = await self.store.recent_turns(message.conversation, _HISTORY_PAGE, before)
             if not page and before is None and sink is not None and sink.thread is not None:
                 page = await self._store_thread(message, persona, sink, budget)
-            if any(map(_images, page)):
+            if any(map(images_of, page)):
                 images.see(page)
             fitted, budget = fit_newest(page[::-1], budget)
             taken.extend(fitted)
@@ -537,7 +503,7 @@ class Engine:
 
     async def _history_messages(self, history: list[Turn], persona: Persona) -> list[ChatMessage]:
         """The history for the model, with the images it may still see."""
-        shown = self._shown_image_turns(history, persona) if any(map(_images, history)) else []
+        shown = self._shown_image_turns(history, persona) if any(map(images_of, history)) else []
         if not shown:
             return [turn.message for turn in history]
         data = await self._image_bytes(shown)
@@ -572,7 +538,7 @@ class Engine:
             max_tokens=persona.max_tokens or self.config.max_reply_tokens,
         )
 
-    async def _store_reply(self, message: IncomingMessage, sink: ReplyStream, steps: list[_Step]) -> None:
+    async def _store_reply(self, message: IncomingMessage, sink: ReplyStream, steps: list[Step]) -> None:
         """Store the last step's text as the reply, with the usage of every step."""
         final = steps[-1]
         assert final.usage is not None
@@ -594,151 +560,6 @@ class Engine:
             return await self.store.forget(request.conversation)
 
 
-class ReplyStream:
-    """An answer being written. Iterate it for text deltas; ``text`` holds what came.
-
-    Use it as ``async with engine.reply(msg) as reply:`` so that an adapter that stops
-    early (e.g. its platform failed) still releases the conversation at once.
-
-    While tools run no text comes: ``status`` says what is going on, and the deltas are
-    "" (when it changes, and every ``STATUS_WAKE`` seconds): a reader shows it beside the
-    text so far (Slack, Discord) or as a dimmed line (the console) until text comes.
-    """
-
-    __slots__ = ("_engine", "message", "resumed", "files", "thread", "parts", "preface", "usage",
-                 "status", "written", "_iterator")
-
-    def __init__(
-        self, engine: Engine, message: IncomingMessage, resumed: bool, files: FileSource,
-        thread: ThreadSource | None = None,
-    ) -> None:
-        self._engine = engine
-        self.message = message
-        self.resumed = resumed
-        self.files = files
-        # Where the thread's earlier messages come from (None: nowhere).
-        self.thread = thread
-        self.parts: list[str] = []
-        # Notices about the message's files, the first part of ``text``; not the model's.
-        self.preface = ""
-        self.usage: Usage | None = None
-        # What the bot is doing while no text comes ("Running time…", "Thinking…"), ""
-        # when nothing or writing. Never part of ``text``: show it beside it, for now.
-        self.status = ""
-        # The model has finished: ``text`` is the whole answer, though it may still be
-        # being stored (the stream ends once it is).
-        self.written = False
-        self._iterator = self._run()
-
-    @property
-    def text(self) -> str:
-        """What to show: the preface, then the model's answer so far."""
-        return "".join(self.parts)
-
-    def __aiter__(self) -> AsyncIterator[str]:
-        return self._iterator
-
-    async def __aenter__(self) -> ReplyStream:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self._iterator.aclose()
-
-    async def _run(self) -> AsyncIterator[str]:
-        platform = self.message.conversation.platform
-        engine = self._engine
-        stream = engine._resumed if self.resumed else engine._stream
-        try:
-            async for delta in stream(self.message, self):
-                yield delta
-        except ChatwrightError as exc:
-            metrics.ERRORS.labels(platform, type(exc).__name__).inc()
-            log.warning("reply failed in %s: %r", _where(self.message), exc)
-            raise
-        except Exception as exc:
-            metrics.ERRORS.labels(platform, type(exc).__name__).inc()
-            log.exception("unexpected error replying in %s", _where(self.message))
-            raise
-
-
-@dataclass(slots=True)
-class _Step:
-    """One model call of an answer: the text it wrote, the tools it asked for, its usage."""
-
-    parts: list[str] = field(default_factory=list)
-    calls: list[ToolCall] = field(default_factory=list)
-    usage: Usage | None = None
-
-    @property
-    def text(self) -> str:
-        return "".join(self.parts)
-
-
-@dataclass(frozen=True, slots=True)
-class _Notice:
-    """Text of ours in the model's stream (``IMAGES_REFUSED``): shown, never stored."""
-
-    text: str
-
-
-def _apart(steps: list[_Step], sink: ReplyStream, first: str) -> str:
-    """The last step's first words as shown: set apart from what earlier steps wrote
-    (only shown that way; each step is stored with its own text)."""
-    if not any(step.parts for step in steps[:-1]):
-        return first
-    shown = sink.text
-    if shown.endswith("\n\n") or first.startswith("\n\n"):
-        return first
-    return ("\n" if shown.endswith("\n") else "\n\n") + first
-
-
-def _with_ids(calls: list[ToolCall], step: int) -> tuple[ToolCall, ...]:
-    """The calls with an id each, unique in the step (a tool result names its call by
-    it; some local servers send none)."""
-    seen: set[str] = set()
-    named = []
-    for index, call in enumerate(calls):
-        if not call.id or call.id in seen:
-            call = replace(call, id=f"call_{step}_{index}")
-        seen.add(call.id)
-        named.append(call)
-    return tuple(named)
-
-
-def _running(calls: tuple[ToolCall, ...], registry: ToolRegistry) -> str:
-    """"Running time…", "Running github.search_issues, fetch_url…": the tools by the names
-    people know them by."""
-    names: dict[str, None] = {}
-    for call in calls:
-        tool = registry.get(call.name)
-        names[tool.info.name if tool is not None else call.name] = None
-    return f"Running {', '.join(names)}…"
-
-
-class _ImageWindow:
-    """Watches the pages of history, newest first as read, for user turns with images
-    past the questions that may still see them (``FilePolicy.image_memory_turns``)."""
-
-    __slots__ = ("_policy", "_users", "expired")
-
-    def __init__(self, policy: FilePolicy) -> None:
-        self._policy = policy
-        self._users = 0
-        self.expired = False
-
-    def see(self, page: list[Turn]) -> None:
-        if self._policy.store_images:
-            return
-        for turn in reversed(page):
-            if turn.role != "user":
-                continue
-            if turn.images and self._users >= self._policy.image_memory_turns:
-                self.expired = True
-            self._users += 1
-
-
 class _NoFiles:
     """The source when an adapter gave none: files are named, not read."""
 
@@ -751,8 +572,3 @@ _NO_FILES = _NoFiles()
 
 def _prompt_estimate(chat: list[ChatMessage], counter: TokenCounter) -> int:
     return sum(message_tokens(counter, m.content) + sum(i.tokens for i in m.images) for m in chat)
-
-
-def _where(message: IncomingMessage) -> str:
-    conv = message.conversation
-    return f"{conv.platform}:{conv.workspace}/{conv.channel}/{conv.thread or '-'}"

@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 from core.attachments import IncomingFile
-from core.engine import IMAGES_REFUSED, Engine, EngineConfig, FilePolicy
+from core.engine import Engine, EngineConfig
+from core.image_memory import IMAGES_REFUSED, FilePolicy
 from core.errors import AttachmentRefused, ModelUnavailableError, RequestRejectedError
 from core.model.fake import ScriptedChatModel
 from core.tokens import EstimatingCounter

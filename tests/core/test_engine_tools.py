@@ -9,7 +9,8 @@ from datetime import date
 import pytest
 
 from core import engine as engine_module
-from core.engine import THINKING, TOOLS_EXHAUSTED, Engine, EngineConfig
+from core.engine import Engine, EngineConfig
+from core.tool_steps import THINKING, TOOLS_EXHAUSTED
 from core.model.fake import Calls, ScriptedChatModel
 from core.tokens import EstimatingCounter
 from core.tools.policy import ToolLimits

@@ -9,7 +9,8 @@ import pytest
 
 from adapters.common.delivery import RetryPolicy
 from adapters.common.pipeline import AnswerPipeline
-from core.engine import THINKING, Engine, EngineConfig
+from core.engine import Engine, EngineConfig
+from core.tool_steps import THINKING
 from core.model.fake import Calls, ScriptedChatModel
 from core.store.memory import InMemoryStore
 from core.tokens import EstimatingCounter
