@@ -129,40 +129,20 @@ class Settings(BaseSettings):
     admin_user_ids: Annotated[frozenset[str], NoDecode] = frozenset()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    @field_validator("admin_user_ids", mode="before")
+    @field_validator("admin_user_ids", "tools_enabled", "plugins", mode="before")
     @classmethod
-    def _split_admins(cls, value: object) -> object:
-        if isinstance(value, str):
-            return frozenset(part.strip() for part in value.split(",") if part.strip())
-        return value
-
-    @field_validator("tools_enabled", mode="before")
-    @classmethod
-    def _split_tools(cls, value: object) -> object:
-        if isinstance(value, str):
-            return frozenset(part.strip() for part in value.split(",") if part.strip())
-        return value
+    def _split_commas(cls, value: object) -> object:
+        return _listed(value, ",")
 
     @field_validator("slack_loading_messages", mode="before")
     @classmethod
     def _split_loading_messages(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split("|") if part.strip())
-        return value
-
-    @field_validator("plugins", mode="before")
-    @classmethod
-    def _split_plugins(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
-        return value
+        return _listed(value, "|")  # sentences: they may hold commas
 
     @field_validator("discord_shard_ids", mode="before")
     @classmethod
     def _split_shard_ids(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip()) or None
-        return value
+        return _listed(value, ",") or None
 
     @field_validator("discord_shard_ids")
     @classmethod
@@ -223,6 +203,14 @@ class Settings(BaseSettings):
     @property
     def discord_configured(self) -> bool:
         return self.discord_token is not None
+
+
+def _listed(value: object, separator: str) -> object:
+    """A setting's text as its items, each stripped, empty ones dropped (other values as
+    they are: a default, or what a test passed)."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(separator) if part.strip()]
+    return value
 
 
 def _url_password(url: str) -> str:

@@ -264,7 +264,7 @@ class Engine:
             return Question.of(message)
         persona, _ = await self.persona_for(message.conversation.channel_ref)
         policy = self.config.files
-        vision = policy.vision if persona.vision is None else persona.vision
+        vision = self._vision(persona)
         room = (self.config.context_token_budget - message_tokens(self.counter, persona.system_prompt)
                 - message_tokens(self.counter, message.text))
         text_budget = int(max(room, 0) * _FILES_SHARE * CHARS_PER_TOKEN)
@@ -496,7 +496,7 @@ class Engine:
             limit=self.config.thread_context_messages,
             token_budget=min(room, int(self.config.context_token_budget * THREAD_SHARE)),
             limits=policy.limits,
-            vision=policy.vision if persona.vision is None else persona.vision,
+            vision=self._vision(persona),
         )
         # One at a time: their ids keep the thread's order.
         return [await self.store.add_turn(message.conversation, turn) for turn in turns]
@@ -512,12 +512,16 @@ class Engine:
     def _shown_image_turns(self, history: list[Turn], persona: Persona) -> list[Turn]:
         """The turns of ``history`` whose images go to the model with them."""
         policy = self.config.files
-        if not (policy.vision if persona.vision is None else persona.vision):
+        if not self._vision(persona):
             return []
         if policy.store_images:
             return [turn for turn in history if turn.images]
         users = [turn for turn in reversed(history) if turn.role == "user"]
         return [turn for turn in users[: policy.image_memory_turns] if turn.images]
+
+    def _vision(self, persona: Persona) -> bool:
+        """Whether the model takes images: the persona's word, else OPENAI_VISION's."""
+        return self.config.files.vision if persona.vision is None else persona.vision
 
     async def _image_bytes(self, turns: list[Turn]) -> ImageBytes:
         ids = [turn.id for turn in turns if turn.images]

@@ -23,7 +23,7 @@ from core.attachments import IncomingFile
 from core.errors import AttachmentRefused
 from core.types import FileRef
 
-__all__ = ["DOWNLOAD_TIMEOUT", "Downloader", "Refusal"]
+__all__ = ["DOWNLOAD_TIMEOUT", "Downloader", "Refusal", "declared_size"]
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,12 @@ class Downloader:
             return IncomingFile(ref.name, ref.mime_type, bytes(body))
         finally:
             await response.aclose()
+
+
+def declared_size(size: object) -> int:
+    """A file's byte count as a platform's payload gives it; 0 (unknown) for anything but
+    a non-negative integer. Never trusted further: downloads are bounded by themselves."""
+    return size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else 0
 
 
 def _not_read(ref: FileRef, size: int) -> IncomingFile:

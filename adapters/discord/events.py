@@ -25,6 +25,7 @@ from typing import Any
 import discord
 
 from adapters.discord.mentions import readable_mentions
+from adapters.common.downloads import declared_size
 from adapters.discord.permissions import is_admin
 from core.types import ConversationRef, FileRef, IncomingMessage
 
@@ -136,8 +137,7 @@ def _file_ref(attachment: Any) -> FileRef | None:
     return FileRef(
         name=name if isinstance(name, str) else "",
         mime_type=mime_type if isinstance(mime_type, str) else "",
-        # Unknown (0) rather than trusted when odd: the download is bounded by itself.
-        size=size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else 0,
+        size=declared_size(size),
         url=url,
     )
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import NotRequired, TypedDict
 from urllib.parse import urlsplit
 
+from adapters.common.downloads import declared_size
 from adapters.slack.config import SlackConfig
 from adapters.slack.fields import is_id, is_optional_id, is_optional_text
 from core.text import scrub
@@ -206,7 +207,7 @@ def _file_ref(entry: object) -> FileRef | None:
         return None
     mime_type = entry.get("mimetype")
     # Names go into the answer's record: a lone surrogate would make it unstorable.
-    return FileRef(scrub(name), scrub(mime_type) if isinstance(mime_type, str) else "", _size(entry.get("size")), url)
+    return FileRef(scrub(name), scrub(mime_type) if isinstance(mime_type, str) else "", declared_size(entry.get("size")), url)
 
 
 def _is_web_url(url: object) -> bool:
@@ -217,11 +218,6 @@ def _is_web_url(url: object) -> bool:
     except ValueError:
         return False
     return parts.scheme in {"https", "http"} and bool(parts.hostname)
-
-
-def _size(size: object) -> int:
-    """Slack's byte count; 0 (unknown) for anything but a non-negative integer."""
-    return size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else 0
 
 
 def _dm(event: MessageEvent, team_id: str, text: str, files: tuple[FileRef, ...]) -> Answer:

@@ -17,7 +17,7 @@ from core.commands.audit import format_history
 from core.commands.services import BuiltinContext
 from core.commands.spec import ADMINS, CommandSpec, Option, Subcommand
 from core.errors import CommandError
-from core.tools.policy import ALL_TOOLS, enabled_tools
+from core.tools.policy import ALL_TOOLS, chosen_tools
 from core.tools.registry import ToolRegistry
 from core.types import CommandResult
 
@@ -116,15 +116,15 @@ class _InForce:
 async def _in_force(ctx: BuiltinContext) -> _InForce:
     services = ctx.services
     persona, _ = await services.persona_for(ctx.channel)
-    enabled = await enabled_tools(services.store, services.tools, ctx.channel, persona, services.tool_limits)
-    # The same order as ``enabled_tools``: the channel's choice, its persona's, the default.
-    chosen = await services.store.get_channel_tools(ctx.channel)
-    if chosen is not None:
-        return _InForce(enabled, chosen, "chosen for this channel")
-    if persona.tools is not None:
+    chosen = await chosen_tools(services.store, ctx.channel, persona, services.tool_limits)
+    if chosen.origin == "channel":
+        origin = "chosen for this channel"
+    elif chosen.origin == "persona":
         label = f"the '{persona.name}' persona's" if persona.name else "the persona's"
-        return _InForce(enabled, frozenset(persona.tools), f"{label} choice")
-    return _InForce(enabled, services.tool_limits.default, "the default (TOOLS_ENABLED)")
+        origin = f"{label} choice"
+    else:
+        origin = "the default (TOOLS_ENABLED)"
+    return _InForce(chosen.enabled(services.tools), chosen.names, origin)
 
 
 async def _store(ctx: BuiltinContext, force: _InForce, tools: frozenset[str], done: str) -> CommandResult:

@@ -14,12 +14,13 @@ tool has (an MCP server that is down, a plugin removed) is kept but matches noth
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from core.store.protocol import Store
 from core.tools.registry import ToolRegistry
 from core.types import ChannelRef, Persona
 
-__all__ = ["ALL_TOOLS", "ToolLimits", "enabled_tools", "parse_tool_names"]
+__all__ = ["ALL_TOOLS", "ChosenTools", "ToolLimits", "chosen_tools", "enabled_tools"]
 
 # ``TOOLS_ENABLED=all``.
 ALL_TOOLS = "all"
@@ -42,18 +43,33 @@ class ToolLimits:
     max_output_chars: int = 16_000
 
 
-def parse_tool_names(text: str) -> frozenset[str]:
-    """``"time, github.search"`` → the names; ``"all"`` stays ``{"all"}``."""
-    return frozenset(part.strip() for part in text.split(",") if part.strip())
+@dataclass(frozen=True, slots=True)
+class ChosenTools:
+    """The tool names in force in a channel, as written (they may hold "all", or names
+    of tools that are gone), and which of the three places above they come from."""
+
+    names: frozenset[str]
+    origin: Literal["channel", "persona", "default"]
+
+    def enabled(self, registry: ToolRegistry) -> frozenset[str]:
+        """The tools of ``registry`` these names let the model call."""
+        if ALL_TOOLS in self.names:
+            return frozenset(registry.names())
+        return frozenset(name for name in self.names if registry.get(name) is not None)
+
+
+async def chosen_tools(store: Store, channel: ChannelRef, persona: Persona, limits: ToolLimits) -> ChosenTools:
+    """The names in force in ``channel``: its own choice, else its persona's, else the default."""
+    chosen = await store.get_channel_tools(channel)
+    if chosen is not None:
+        return ChosenTools(chosen, "channel")
+    if persona.tools is not None:
+        return ChosenTools(frozenset(persona.tools), "persona")
+    return ChosenTools(limits.default, "default")
 
 
 async def enabled_tools(
     store: Store, registry: ToolRegistry, channel: ChannelRef, persona: Persona, limits: ToolLimits
 ) -> frozenset[str]:
     """The names of the tools the model may call in ``channel`` (only tools that exist)."""
-    chosen = await store.get_channel_tools(channel)
-    if chosen is None:
-        chosen = frozenset(persona.tools) if persona.tools is not None else limits.default
-    if ALL_TOOLS in chosen:
-        return frozenset(registry.names())
-    return frozenset(name for name in chosen if registry.get(name) is not None)
+    return (await chosen_tools(store, channel, persona, limits)).enabled(registry)

@@ -118,3 +118,10 @@ def test_the_secrets_of_mcp_servers_are_masked_in_logs_too(tmp_path, monkeypatch
     # A broken file is reported when the bot starts, not here.
     config.write_text("{")
     assert load_settings(mcp_config=config).secret_values() == []
+
+
+def test_tools_and_plugins_are_read_from_comma_separated_settings(monkeypatch):
+    monkeypatch.setenv("TOOLS_ENABLED", " time, github.search ,,")
+    monkeypatch.setenv("PLUGINS", "a.b, c")
+    settings = load_settings()
+    assert settings.tools_enabled == {"time", "github.search"} and settings.plugins == ("a.b", "c")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.tools.policy import ToolLimits, enabled_tools, parse_tool_names
+from core.tools.policy import ToolLimits, enabled_tools
 from core.tools.registry import ToolRegistry
 from core.types import ChannelRef, Persona
 from tests.fakes.tools import FunctionTool
@@ -10,11 +10,6 @@ from tests.fakes.tools import FunctionTool
 CHANNEL = ChannelRef("test", "W1", "C1")
 PLAIN = Persona("prompt")
 REGISTRY = ToolRegistry([FunctionTool(name, lambda args: "") for name in ("time", "fetch_url", "github.search")])
-
-
-def test_names_are_read_from_a_comma_separated_setting():
-    assert parse_tool_names(" time, github.search ,,") == {"time", "github.search"}
-    assert parse_tool_names("") == frozenset()
 
 
 async def test_by_default_no_tool_is_enabled(memory_store):
