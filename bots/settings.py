@@ -46,6 +46,15 @@ class Settings(BaseSettings):
     # persona's ``vision`` overrides it.
     openai_vision: bool | None = None
 
+    # More providers and models, with their context windows and prices (TOML; see
+    # README: "Models and providers"). The OPENAI_* settings stay the default provider.
+    models_file: Path | None = None
+    # Prices of the default provider's models, in US dollars per million tokens, where
+    # MODELS_FILE gives none (README: "What answers cost").
+    openai_price_input: float | None = Field(None, ge=0)
+    openai_price_cached_input: float | None = Field(None, ge=0)
+    openai_price_output: float | None = Field(None, ge=0)
+
     # -- behaviour -------------------------------------------------------------------------
     system_prompt: str = "You are a helpful assistant. Answer clearly and concisely."
     persona_dir: Path | None = None
@@ -56,6 +65,11 @@ class Settings(BaseSettings):
     # 0 disables the limit.
     user_messages_per_minute: int = Field(20, ge=0)
     channel_daily_token_budget: int = Field(0, ge=0)
+    # A channel's daily budget in US dollars, at the configured prices; 0: none.
+    channel_daily_budget_usd: float = Field(0.0, ge=0)
+    # When the history no longer fits, this share of the budget is freed at once, so
+    # that the next requests share their prefix with this one (providers' prompt caches).
+    context_trim_share: float = Field(0.25, ge=0, le=0.9)
 
     # Earlier messages of a thread (or a Discord reply chain) read when the bot is first
     # asked there; they become the conversation's first turns.
@@ -126,10 +140,25 @@ class Settings(BaseSettings):
     # -- HTTP server and operations -------------------------------------------------------
     http_host: str = "0.0.0.0"
     http_port: int = Field(3000, ge=0, le=65535)
+    # /metrics on a port of its own, not on the public HTTP_PORT; unset: on HTTP_PORT.
+    metrics_port: int | None = Field(None, ge=0, le=65535)
+
+    # -- who may talk to the bot (core/access.py): platform-qualified ids, slack:U1,discord:2
     admin_user_ids: Annotated[frozenset[str], NoDecode] = frozenset()
+    # Empty: everyone (but the blocked). Admins are always allowed.
+    allowed_user_ids: Annotated[frozenset[str], NoDecode] = frozenset()
+    blocked_user_ids: Annotated[frozenset[str], NoDecode] = frozenset()
+    # Empty: every channel. A thread is in its channel.
+    allowed_channel_ids: Annotated[frozenset[str], NoDecode] = frozenset()
+    # Discord roles whose members may talk to it (besides ALLOWED_USER_IDS).
+    allowed_role_ids: Annotated[frozenset[str], NoDecode] = frozenset()
+    allow_dms: bool = True
+
+    log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    @field_validator("admin_user_ids", "tools_enabled", "plugins", mode="before")
+    @field_validator("admin_user_ids", "allowed_user_ids", "blocked_user_ids", "allowed_channel_ids",
+                     "allowed_role_ids", "tools_enabled", "plugins", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         return _listed(value, ",")

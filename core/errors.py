@@ -4,6 +4,7 @@
     ├── ChatModelError              the chat API failed
     │   ├── AuthenticationError     wrong or missing key (401/403)
     │   ├── RateLimitedError        429 after retries; ``retry_after`` seconds
+    │   ├── QuotaExhaustedError     429 insufficient_quota: billing, not load; never retried
     │   ├── ContextTooLongError     the context does not fit the model
     │   ├── ModelUnavailableError   5xx, connection errors, timeouts after retries
     │   ├── MalformedResponseError  unparseable or cut-off response
@@ -29,6 +30,7 @@ __all__ = [
     "ChatModelError",
     "AuthenticationError",
     "RateLimitedError",
+    "QuotaExhaustedError",
     "ContextTooLongError",
     "ModelUnavailableError",
     "MalformedResponseError",
@@ -70,6 +72,10 @@ class RateLimitedError(ChatModelError):
 
     def user_message(self) -> str:
         return "The language model is busy right now." + _try_again_in(self.retry_after)
+
+
+class QuotaExhaustedError(ChatModelError):
+    user_text = "The language model's quota or credit is used up. Please tell an admin."
 
 
 class ContextTooLongError(ChatModelError):

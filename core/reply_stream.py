@@ -33,7 +33,7 @@ class ReplyStream:
     """
 
     __slots__ = ("_engine", "message", "resumed", "files", "thread", "parts", "preface", "usage",
-                 "status", "written", "_iterator")
+                 "status", "written", "model", "_iterator")
 
     def __init__(
         self, engine: Engine, message: IncomingMessage, resumed: bool, files: FileSource,
@@ -55,6 +55,8 @@ class ReplyStream:
         # The model has finished: ``text`` is the whole answer, though it may still be
         # being stored (the stream ends once it is).
         self.written = False
+        # The model that writes the answer (set by the engine once it knows), for metrics.
+        self.model = ""
         self._iterator = self._run()
 
     @property

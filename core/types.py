@@ -90,6 +90,10 @@ class IncomingMessage:
     # Files sent with the message, as the platform describes them; fetched when the
     # answer is written (core/attachments), so a resumed answer can fetch them again.
     files: tuple[FileRef, ...] = ()
+    # Who may talk to the bot (core/access.py): the author's roles where the platform
+    # has them (Discord), and the channel a thread belongs to ("" when not a thread).
+    role_ids: tuple[str, ...] = ()
+    parent_channel: str = ""
 
     def __post_init__(self) -> None:
         # A lone surrogate (valid JSON) would fail the store and the chat client, and the
@@ -150,6 +154,9 @@ class CommandRequest:
     args: str = ""
     is_dm: bool = False
     is_admin: bool = False
+    # As for ``IncomingMessage`` (core/access.py).
+    role_ids: tuple[str, ...] = ()
+    parent_channel: str = ""
 
     def __post_init__(self) -> None:
         # As for ``IncomingMessage``: ``persona set`` stores its argument.
@@ -282,6 +289,10 @@ class Usage:
 
     prompt_tokens: int
     completion_tokens: int
+    # Of ``prompt_tokens``, those the provider read from its prompt cache (billed less);
+    # of ``completion_tokens``, those spent reasoning. 0 when the provider does not say.
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
