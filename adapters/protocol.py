@@ -12,6 +12,12 @@ class Adapter(Protocol):
 
     name: str
 
+    @property
+    def connected(self) -> bool:
+        """Whether it can take events now (``/readyz``): started, its platform connection
+        up, and not stopping. A cheap look at state, never a request."""
+        ...
+
     async def start(self) -> None:
         """Connect; returns once connected (raises ``ConfigurationError`` or the cause)."""
         ...

@@ -1,8 +1,9 @@
 """The ``chatwright`` command. Each subcommand lives in ``bots/cli_commands/<name>.py``.
 
 A subcommand module offers ``NAME``, ``HELP``, ``add_arguments(parser)`` and
-``run(args) -> int`` (an async ``run`` is awaited). Errors in chatwright's own tree
-end as one line on stderr and exit code 2, never a traceback.
+``run(args) -> int`` (an async ``run`` is awaited). Errors in chatwright's own tree, and
+OS errors such as a port in use, end as one line on stderr saying what to fix (see
+``bots/startup_errors.py``) and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import sys
 from collections.abc import Sequence
 
 from bots.event_loop import new_event_loop
+from bots.settings import InvalidSettings
+from bots.startup_errors import configured_secrets, startup_error_line
 from core.errors import ChatwrightError
 
 __all__ = ["main", "build_parser"]
@@ -46,9 +49,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             with asyncio.Runner(loop_factory=new_event_loop) as runner:
                 result = runner.run(result)
         return int(result or 0)
-    except ChatwrightError as exc:
-        print(f"chatwright: {exc.user_message()}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -56,6 +56,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         # ours. Point stdout at devnull so the interpreter's final flush stays quiet.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except InvalidSettings as exc:
+        for problem in exc.problems:  # every invalid setting, one line each
+            print(f"chatwright: {problem}", file=sys.stderr)
+        return 2
+    except (ChatwrightError, OSError) as exc:
+        # An operator's problem (a setting, the database, a port in use): one line on
+        # what to fix. OSError too, since a socket or a file refused at start-up is one.
+        print(f"chatwright: {startup_error_line(exc, configured_secrets())}", file=sys.stderr)
+        return 2
 
 
 def _version() -> str:

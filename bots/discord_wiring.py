@@ -6,6 +6,7 @@ from typing import Any
 
 from adapters.discord import DiscordAdapter, DiscordConfig
 from adapters.protocol import Adapter
+from bots.access_policy import access_policy
 from bots.admins import listed_admins
 from bots.settings import Settings
 from core.engine import Engine
@@ -25,6 +26,7 @@ def discord_config(settings: Settings, **tuning: Any) -> DiscordConfig:
         shard_count=settings.discord_shard_count,
         shard_ids=settings.discord_shard_ids,
         admin_user_ids=listed_admins(settings.admin_user_ids, "discord"),
+        access=access_policy(settings),
         **{"shutdown_grace": settings.shutdown_grace_seconds, **tuning},
     )
 

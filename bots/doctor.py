@@ -1,13 +1,23 @@
-"""``chatwright doctor``'s checks: each returns a plain verdict, none raises."""
+"""``chatwright doctor``'s checks: each returns a plain verdict, none raises.
+
+``checks`` yields each verdict as soon as it is known, so a person sees progress; every
+check but the MCP servers' (which may fetch a package first) gets ``timeout`` seconds.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-from bots.app import build_model, persona_directories
+import httpx
+
+from bots.access_policy import access_policy
+from bots.app import persona_directories
+from bots.doctor_check import Check, Status
+from bots.doctor_models import catalog_or_failure, chat_check_name, provider_check
+from bots.doctor_platforms import discord_checks, slack_checks
 from bots.settings import Settings
 from core.errors import ChatwrightError
 from core.personas import load_presets
@@ -18,28 +28,72 @@ from core.tokens import EstimatingCounter, default_counter
 if TYPE_CHECKING:
     from core.tools.mcp import ServerStatus
 
-__all__ = ["Check", "mcp_checks", "run_checks"]
+__all__ = ["Check", "DEFAULT_TIMEOUT", "Status", "checks", "mcp_checks", "run_checks"]
 
-Status = Literal["ok", "warn", "fail", "skip"]
+# Long enough for a slow API's first answer; short enough that a hang is noticed.
+DEFAULT_TIMEOUT = 10.0
 
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    name: str
-    status: Status
-    detail: str
+_Probe = Callable[[], Awaitable["Check | list[Check]"]]
 
 
-async def run_checks(settings: Settings) -> list[Check]:
-    return [
-        await _database(settings),
-        await _chat_api(settings),
-        _tokens(),
-        _personas(settings),
-        _slack(settings),
-        _discord(settings),
-        *await mcp_checks(settings.mcp_config),
+async def run_checks(settings: Settings, timeout: float = DEFAULT_TIMEOUT) -> list[Check]:
+    return [check async for check in checks(settings, timeout)]
+
+
+async def checks(
+    settings: Settings, timeout: float = DEFAULT_TIMEOUT, on_start: Callable[[str], None] | None = None,
+) -> AsyncIterator[Check]:
+    """Each check's verdict in turn, as it is known; ``on_start(name)`` before each runs."""
+    async with httpx.AsyncClient(timeout=httpx.Timeout(timeout)) as client:
+        for name, probe, hint in _probes(settings, client):
+            if on_start is not None:
+                on_start(name)
+            for check in await _bounded(name, probe, timeout, hint):
+                yield check
+    if on_start is not None:
+        on_start("mcp servers")
+    for check in await mcp_checks(settings.mcp_config):
+        yield check
+
+
+def _probes(settings: Settings, client: httpx.AsyncClient) -> list[tuple[str, _Probe, str]]:
+    """(name, probe, what to check when it hangs), in the order they run."""
+    catalog, catalog_failed = catalog_or_failure(settings)
+    chat: list[tuple[str, _Probe, str]] = [
+        (chat_check_name(provider), _bind(provider_check, settings, catalog, provider),
+         f"is the server at {provider.base_url} up?")
+        for provider in (catalog.providers.values() if catalog else ())
     ]
+    return [
+        ("database", lambda: _database(settings), "check DATABASE_URL"),
+        *((check.name, _bind(_now, check), "") for check in catalog_failed),
+        *chat,
+        ("token counting", lambda: _now(_tokens()), ""),
+        ("personas", lambda: _now(_personas(settings)), ""),
+        ("access", lambda: _now(_access(settings)), ""),
+        ("slack", lambda: slack_checks(settings, client), "check SLACK_API_URL and the network"),
+        ("discord", lambda: discord_checks(settings, client), "check DISCORD_API_URL and the network"),
+    ]
+
+
+def _bind(probe: Callable[..., Awaitable[Check | list[Check]]], *args: object) -> _Probe:
+    return lambda: probe(*args)
+
+
+async def _now(found: Check | list[Check]) -> Check | list[Check]:
+    """Verdicts known without waiting, given in turn with the others."""
+    return found
+
+
+async def _bounded(name: str, probe: _Probe, timeout: float, hint: str) -> list[Check]:
+    """The probe's verdicts, or a failure naming the hang when it takes too long."""
+    try:
+        async with asyncio.timeout(timeout):
+            found = await probe()
+    except TimeoutError:
+        fix = f": {hint}" if hint else ""
+        return [Check(name, "fail", f"no answer within {timeout:g} s{fix}")]
+    return found if isinstance(found, list) else [found]
 
 
 async def _database(settings: Settings) -> Check:
@@ -71,23 +125,6 @@ async def _postgres(store: PostgresStore) -> Check:
     return Check("database", "ok", f"{reached}; schema version {SCHEMA_VERSION} (current)")
 
 
-async def _chat_api(settings: Settings) -> Check:
-    where = f"{settings.openai_base_url.rstrip('/')}/models"
-    # One attempt: a person is waiting for the verdict, and retries would only delay it.
-    try:
-        async with build_model(settings.model_copy(update={"openai_max_retries": 0})) as model:
-            models = await model.list_models()
-    except ChatwrightError as exc:
-        return Check("chat API", "fail", f"{exc} (check OPENAI_BASE_URL and OPENAI_API_KEY)")
-    if settings.openai_model not in models:
-        return Check(
-            "chat API", "warn",
-            f"reached {where}, but OPENAI_MODEL={settings.openai_model} is not among its "
-            f"{len(models)} models (fine for Azure deployments and some proxies)",
-        )
-    return Check("chat API", "ok", f"reached {where}; model {settings.openai_model} is available")
-
-
 def _tokens() -> Check:
     if isinstance(default_counter(), EstimatingCounter):
         return Check("token counting", "warn", "tiktoken encoding not cached: using a conservative estimate")
@@ -102,21 +139,9 @@ def _personas(settings: Settings) -> Check:
     return Check("personas", "ok", f"{len(presets)} presets: {', '.join(sorted(presets))}")
 
 
-def _slack(settings: Settings) -> Check:
-    if not settings.slack_configured:
-        return Check("slack", "skip", "not configured (SLACK_BOT_TOKEN unset)")
-    if settings.slack_app_token is not None:
-        return Check("slack", "ok", "Socket Mode (SLACK_APP_TOKEN set)")
-    if settings.slack_signing_secret is None:
-        return Check("slack", "fail", "HTTP mode needs SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for Socket Mode)")
-    return Check("slack", "ok", f"HTTP mode at http://{settings.http_host}:{settings.http_port}/slack/events")
-
-
-def _discord(settings: Settings) -> Check:
-    if not settings.discord_configured:
-        return Check("discord", "skip", "not configured (DISCORD_TOKEN unset)")
-    shards = f", {settings.discord_shard_count} shards" if settings.discord_shard_count else ""
-    return Check("discord", "ok", f"token set{shards}")
+def _access(settings: Settings) -> list[Check]:
+    """Who may talk to the bot, a line per fact (ids are validated with the settings)."""
+    return [Check("access", "ok", line) for line in access_policy(settings).describe()]
 
 
 # Long enough for `npx -y` to fetch a server; a person is waiting, so not the bot's retries.

@@ -14,12 +14,13 @@ from adapters.protocol import Adapter
 from bots.app import running_engine
 from bots.event_loop import loop_name
 from bots.gc_tuning import tune_collector
-from bots.http_server import HttpServer
+from bots.http_server import HttpServer, ReadinessCheck
 from bots.settings import Settings
 from core.engine import Engine
 from core.errors import ConfigurationError
+from core.store import Store
 
-__all__ = ["NOTHING_CONFIGURED", "Bot", "run_bot", "start_adapters"]
+__all__ = ["NOTHING_CONFIGURED", "Bot", "run_bot", "start_adapters", "watch_parts"]
 
 log = logging.getLogger("chatwright")
 
@@ -38,8 +39,9 @@ class Bot:
 
     ``async with Bot(settings) as bot:`` starts it all and stops it all on exit. An
     adapter that fails to connect is reported and left out; if none connects, entering
-    raises ``ConfigurationError``. ``/readyz`` answers 200 once the adapters run, and 503
-    again from ``begin_draining()`` (or the exit) on, before the adapters drain.
+    raises ``ConfigurationError``. ``/readyz`` answers 200 once the adapters run (while each
+    stays connected and the store answers), and 503 again from ``begin_draining()`` (or
+    the exit) on, before the adapters drain.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -49,6 +51,7 @@ class Bot:
         self._stack = AsyncExitStack()
         self.adapters: list[Adapter] = []
         self.http_port = 0
+        self.metrics_port: int | None = None  # set when METRICS_PORT serves /metrics apart
         self._server: HttpServer | None = None
 
     async def __aenter__(self) -> Bot:
@@ -73,17 +76,55 @@ class Bot:
         settings = self._settings
         engine = await self._stack.enter_async_context(running_engine(settings))
         adapters, routes = _build_adapters(settings, engine)
-        server = HttpServer(settings.http_host, settings.http_port, routes)
+        apart = settings.metrics_port is not None
+        server = HttpServer(settings.http_host, settings.http_port, routes, metrics=not apart)
         await server.start()
         self._stack.push_async_callback(server.stop)
         self._server, self.http_port = server, server.port
+        if apart:
+            await self._serve_metrics(settings)
         pruner = asyncio.create_task(_prune_events(engine), name="prune-events")
         self._stack.callback(pruner.cancel)
         self.adapters = await start_adapters(adapters)
         self._stack.push_async_callback(_stop_all, self.adapters)
         if not self.adapters:
             raise ConfigurationError("no platform could connect; see the errors above")
+        watch_parts(server, self.adapters, engine.store)
         server.mark_ready()
+
+    async def _serve_metrics(self, settings: Settings) -> None:
+        """``/metrics`` alone on METRICS_PORT, so that the public port does not show it."""
+        assert settings.metrics_port is not None
+        if settings.metrics_port == settings.http_port and settings.http_port != 0:
+            raise ConfigurationError(
+                f"METRICS_PORT {settings.metrics_port} is HTTP_PORT too: set it to another port, "
+                "or unset it to serve /metrics on HTTP_PORT")
+        metrics = HttpServer(settings.http_host, settings.metrics_port, setting="METRICS_PORT", probes=False)
+        await metrics.start()
+        self._stack.push_async_callback(metrics.stop)
+        self.metrics_port = metrics.port
+
+
+def watch_parts(server: HttpServer, adapters: list[Adapter], store: Store) -> None:
+    """``/readyz`` asks each started adapter whether it is connected, and the store for a ping."""
+    for adapter in adapters:
+        server.watch(adapter.name, _connected(adapter))
+    server.watch("store", _answers(store))
+
+
+def _connected(adapter: Adapter) -> ReadinessCheck:
+    async def check() -> str:
+        return "" if adapter.connected else "not connected"
+
+    return check
+
+
+def _answers(store: Store) -> ReadinessCheck:
+    async def check() -> str:
+        await store.ping()
+        return ""
+
+    return check
 
 
 async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> None:

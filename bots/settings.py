@@ -5,6 +5,7 @@ Secrets are ``SecretStr`` so that printing or logging settings never shows them.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from typing import Literal
@@ -16,7 +17,7 @@ from typing_extensions import Annotated
 
 from core.errors import ConfigurationError
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["InvalidSettings", "Settings", "load_settings"]
 
 
 class Settings(BaseSettings):
@@ -69,7 +70,7 @@ class Settings(BaseSettings):
     channel_daily_budget_usd: float = Field(0.0, ge=0)
     # When the history no longer fits, this share of the budget is freed at once, so
     # that the next requests share their prefix with this one (providers' prompt caches).
-    context_trim_share: float = Field(0.25, ge=0, le=0.9)
+    context_trim_share: float = Field(0.08, ge=0, le=0.9)
 
     # Earlier messages of a thread (or a Discord reply chain) read when the bot is first
     # asked there; they become the conversation's first turns.
@@ -163,6 +164,17 @@ class Settings(BaseSettings):
     def _split_commas(cls, value: object) -> object:
         return _listed(value, ",")
 
+    @field_validator("admin_user_ids", "allowed_user_ids", "blocked_user_ids", "allowed_channel_ids")
+    @classmethod
+    def _platform_qualified(cls, ids: frozenset[str]) -> frozenset[str]:
+        # Unqualified ids used to be ignored silently: an admin list that names nobody.
+        return _checked_ids(ids, ("slack", "discord"))
+
+    @field_validator("allowed_role_ids")
+    @classmethod
+    def _discord_roles(cls, ids: frozenset[str]) -> frozenset[str]:
+        return _checked_ids(ids, ("discord",))
+
     @field_validator("slack_loading_messages", mode="before")
     @classmethod
     def _split_loading_messages(cls, value: object) -> object:
@@ -189,6 +201,14 @@ class Settings(BaseSettings):
             )
         return ids
 
+    @field_validator("metrics_port")
+    @classmethod
+    def _metrics_port_apart(cls, port: int | None, info: ValidationInfo) -> int | None:
+        if port and port == info.data.get("http_port"):
+            raise PydanticCustomError(
+                "metrics_port", "is HTTP_PORT too: set another port, or unset it to serve /metrics on HTTP_PORT")
+        return port
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: object) -> object:
@@ -203,7 +223,15 @@ class Settings(BaseSettings):
         password = _url_password(self.database_url)
         if password:
             values.append(password)
-        return values + self._mcp_secrets()
+        return values + self._mcp_secrets() + self._provider_secrets()
+
+    def _provider_secrets(self) -> list[str]:
+        """The keys of MODELS_FILE's providers (read from the variables they name)."""
+        if self.models_file is None:
+            return []
+        from bots.models_file import provider_secrets  # imports this module: only when called
+
+        return provider_secrets(self)
 
     def _mcp_secrets(self) -> list[str]:
         """The MCP servers' env values, headers and URL secrets (see core/tools/mcp)."""
@@ -242,6 +270,37 @@ def _listed(value: object, separator: str) -> object:
     return value
 
 
+# Slack ids are upper-case letters and digits (U…, W…, C…, G…, D…); Discord's are numbers.
+_ID_SHAPES = {"slack": re.compile(r"[A-Z0-9]+"), "discord": re.compile(r"[0-9]+")}
+_ID_RULES = {"slack": "Slack ids are upper-case letters and digits", "discord": "Discord ids are digits only"}
+
+
+def _checked_ids(ids: frozenset[str], platforms: tuple[str, ...]) -> frozenset[str]:
+    """``ids`` if each is ``platform:id`` for one of ``platforms``; else every wrong one named."""
+    problems = [problem for entry in sorted(ids) if (problem := _id_problem(entry, platforms))]
+    if problems:
+        raise PydanticCustomError("platform_id", "{problems}", {"problems": "; ".join(problems)})
+    return ids
+
+
+def _id_problem(entry: str, platforms: tuple[str, ...]) -> str | None:
+    platform, colon, bare = entry.partition(":")
+    if not colon:
+        return f"{entry!r} has no platform: write {_qualified(entry, platforms)}"
+    if platform not in platforms:
+        allowed = " or ".join(f"{p}:" for p in platforms)
+        return f"{entry!r}: the platform must be {allowed}"
+    if not _ID_SHAPES[platform].fullmatch(bare):
+        return f"{entry!r}: {_ID_RULES[platform]}"
+    return None
+
+
+def _qualified(bare: str, platforms: tuple[str, ...]) -> str:
+    """How ``bare`` is written with its platform (guessed from its shape)."""
+    fits = [p for p in platforms if _ID_SHAPES[p].fullmatch(bare)] or list(platforms)
+    return " or ".join(f"{p}:{bare}" for p in fits)
+
+
 def _url_password(url: str) -> str:
     try:
         return unquote(urlsplit(url).password or "")
@@ -249,13 +308,27 @@ def _url_password(url: str) -> str:
         return ""
 
 
+class InvalidSettings(ConfigurationError):
+    """Settings that failed validation: ``problems`` holds one line per setting."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Load settings, turning validation errors into one actionable line."""
+    """Load settings; every invalid one is named at once, one line each."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
-        raise ConfigurationError(
-            f"invalid setting {name}: {first['msg']} (check your environment or .env)"
-        ) from None
+        raise InvalidSettings(_problems(exc)) from None
+
+
+def _problems(exc: ValidationError) -> list[str]:
+    """One line per setting: its variable, what is wrong, where to fix it."""
+    lines: dict[str, str] = {}
+    for error in exc.errors():
+        name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+        # A setting with several errors (a union's members) is named once, by the first.
+        lines.setdefault(name, f"invalid setting {name}: {error['msg']} (check your environment or .env)")
+    return list(lines.values())

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from adapters.protocol import Adapter
 from adapters.slack import SlackAdapter, SlackConfig
+from bots.access_policy import access_policy
 from bots.admins import listed_admins
 from bots.settings import Settings
 from core.engine import Engine
@@ -41,6 +42,7 @@ def slack_config(settings: Settings) -> SlackConfig:
         feedback=settings.slack_feedback,
         loading_messages=settings.slack_loading_messages,
         admin_user_ids=listed_admins(settings.admin_user_ids, "slack"),
+        access=access_policy(settings),
         shutdown_grace=settings.shutdown_grace_seconds,
     )
 

@@ -41,30 +41,37 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
+from operator import attrgetter
 
 from core import metrics
 from core.attachments import FileSource, IncomingFile, fetch_and_prepare
 from core.commands import Commands
-from core.context import CHARS_PER_TOKEN, fit_newest, message_tokens, whole_tool_steps
+from core.budgets import DailyBudgets
+from core.context import CHARS_PER_TOKEN, MESSAGE_OVERHEAD, fit_newest, message_tokens, whole_tool_steps
 from core.errors import (
     AttachmentRefused,
     ChatwrightError,
-    DailyBudgetExceeded,
+    ContextTooLongError,
+    MalformedResponseError,
     MessageTooLong,
     RequestRejectedError,
     UserRateLimited,
 )
 from core.ledger import AnswerLedger, LeasePolicy
 from core.limits import SlidingWindowLimiter
+from core.pricing import priced
+from core.model.catalog import ModelCatalog
+from core.model_limits import ModelLimits, ModelLimitsBook, trimmed_history
 from core.model.protocol import ChatModel, StreamItem
 from core.image_memory import IMAGES_REFUSED, FilePolicy, ImageWindow, images_of
 from core.questions import ImageBytes, Question, history_message
 from core.reply_stream import ReplyStream
 from core.serial import KeyedLocks
+from core.stable_context import ContextStarts, stable_window
 from core.store.protocol import Store
 from core.thread_turns import THREAD_SHARE, earlier_turns
 from core.threads import ThreadSource
-from core.tokens import TokenCounter, default_counter
+from core.tokens import RememberingCounter, TokenCounter, default_counter
 from core.tools.policy import ToolLimits, enabled_tools
 from core.tools.registry import ToolRegistry
 from core.tools.runner import run_calls
@@ -89,6 +96,8 @@ __all__ = ["EngineConfig", "Engine", "ReplyStream"]
 
 log = logging.getLogger(__name__)
 
+# In C: a history of hundreds of turns is summed on every message.
+_tokens = attrgetter("tokens")
 # Turns are read from the store in pages of this size until the token budget is full.
 _HISTORY_PAGE = 64
 # Files' text may take this share of what the context budget leaves after the persona
@@ -106,12 +115,20 @@ class EngineConfig:
     max_persona_chars: int = 4000
     user_messages_per_minute: int = 0
     channel_daily_token_budget: int = 0
+    # A channel's daily budget in US dollars at the models' prices; 0: none.
+    channel_daily_budget_usd: float = 0.0
+    # When the history no longer fits, this share of the budget is freed at once, so that
+    # the next requests share their prefix (core/stable_context.py); 0: one turn at a time.
+    context_trim_share: float = 0.08
     leases: LeasePolicy = LeasePolicy()
     files: FilePolicy = FilePolicy()
     tools: ToolLimits = ToolLimits()
     # Earlier messages of a thread read when the bot is first asked there
     # [THREAD_CONTEXT_MESSAGES]; 0: none.
     thread_context_messages: int = 50
+    # Which models exist and what each can take (MODELS_FILE); None: only ``model``,
+    # with the values above.
+    models: ModelCatalog | None = None
 
 
 def _utc_today() -> date:
@@ -138,13 +155,19 @@ class Engine:
         self.tools = tools if tools is not None else ToolRegistry()
         self.presets = dict(presets or {})
         self.counter = counter or default_counter()
+        # Personas' prompts are counted for every message: once is enough.
+        self._prompts = RememberingCounter(self.counter)
         self._today = today
         self._locks = KeyedLocks()
         self._rate = SlidingWindowLimiter(config.user_messages_per_minute, 60.0, clock)
+        self._limits, self._limits_config = _limits_book(config), config
+        # Where each conversation's context starts, so that it keeps its prefix.
+        self._starts = ContextStarts()
         self.ledger = AnswerLedger(store, config.leases)
         self.commands = Commands(
             store, self.presets, self.persona_for, self._forget, today, config.max_persona_chars,
             tools=self.tools, tool_limits=config.tools,
+            models=config.models or ModelCatalog({}, default_model=config.model),
         )
 
     async def claim_event(self, platform: str, event_id: str) -> bool:
@@ -185,6 +208,13 @@ class Engine:
             return persona, "the workspace default"
         return self.config.default_persona, "the built-in default"
 
+    def limits_for(self, persona: Persona) -> ModelLimits:
+        """The model an answer under ``persona`` is written by, and its limits: the context
+        budget and reply cap within its window, vision, tools (``core/model_limits.py``)."""
+        if self._limits_config is not self.config:  # replaced since (tests do)
+            self._limits, self._limits_config = _limits_book(self.config), self.config
+        return self._limits.of(persona)
+
     # -- the reply pipeline -------------------------------------------------------------
     async def _check_limits(self, message: IncomingMessage) -> None:
         if len(message.text) > self.config.max_input_chars:
@@ -193,11 +223,10 @@ class Engine:
         wait = self._rate.acquire((conv.platform, conv.workspace, message.user_id))
         if wait:
             raise UserRateLimited(f"user {message.user_id} over the message rate", wait)
-        budget = self.config.channel_daily_token_budget
-        if budget:
+        budgets = DailyBudgets(self.config.channel_daily_token_budget, self.config.channel_daily_budget_usd)
+        if budgets:
             used = await self.store.usage(conv.channel_ref, self._today())
-            if used.today.total_tokens >= budget:
-                raise DailyBudgetExceeded(f"channel {conv.channel} used {used.today.total_tokens}")
+            budgets.check(conv.channel, used.today)
 
     async def _stream(self, message: IncomingMessage, sink: ReplyStream) -> AsyncIterator[str]:
         await self._check_limits(message)
@@ -209,7 +238,8 @@ class Engine:
             yield question.preface
         async with self._locks.hold(message.conversation):
             tokens = question.tokens(self.counter)
-            persona, chat, old_images = await self._context(message, question, tokens, None, sink)
+            persona, chat, prompt_tokens, old_images = await self._context(
+                message, question, tokens, None, sink)
             # The user's message is stored while the model reads it (the write is off
             # the answer's path) and is waited for before any answer text is passed on,
             # and also when the model fails: no answer is ever shown or stored without
@@ -217,7 +247,7 @@ class Engine:
             stored = asyncio.ensure_future(
                 self.store.add_turn(message.conversation, question.new_turn(message, tokens)))
             try:
-                async for delta in self._ask(message, sink, persona, chat, stored):
+                async for delta in self._ask(message, sink, persona, chat, prompt_tokens, stored):
                     yield delta
             finally:
                 await stored
@@ -250,10 +280,11 @@ class Engine:
             # the conversation, whole or left out by ``whole_tool_steps``.)
             # (The thread is not read: its turns would come after the question's. A
             # question never stored means a crash in the moment before; rare enough.)
-            persona, chat, old_images = await self._context(message, question, stored.tokens, stored.id, None)
+            persona, chat, prompt_tokens, old_images = await self._context(
+                message, question, stored.tokens, stored.id, None)
             done = asyncio.get_running_loop().create_future()
             done.set_result(stored)
-            async for delta in self._ask(message, sink, persona, chat, done):
+            async for delta in self._ask(message, sink, persona, chat, prompt_tokens, done):
                 yield delta
             if old_images:
                 await self._prune_images(message.conversation)
@@ -265,7 +296,7 @@ class Engine:
         persona, _ = await self.persona_for(message.conversation.channel_ref)
         policy = self.config.files
         vision = self._vision(persona)
-        room = (self.config.context_token_budget - message_tokens(self.counter, persona.system_prompt)
+        room = (self.limits_for(persona).context_budget - message_tokens(self._prompts, persona.system_prompt)
                 - message_tokens(self.counter, message.text))
         text_budget = int(max(room, 0) * _FILES_SHARE * CHARS_PER_TOKEN)
         limits = replace(policy.limits, text_budget=max(1, min(policy.limits.text_budget, text_budget)))
@@ -277,31 +308,38 @@ class Engine:
     async def _context(
         self, message: IncomingMessage, question: Question, question_tokens: int,
         before_id: int | None, sink: ReplyStream | None,
-    ) -> tuple[Persona, list[ChatMessage], bool]:
+    ) -> tuple[Persona, list[ChatMessage], int, bool]:
         """The persona in force; the messages for the model: the persona's prompt, the
-        history (older than ``before_id``) that fits the budget, the question; and
-        whether the history holds images past their time (to prune). ``sink``: the
-        answer whose thread (``sink.thread``) is read if the conversation has no turns."""
+        history (older than ``before_id``) that fits the budget, the question; their
+        estimated tokens; and whether the history holds images past their time (to
+        prune). ``sink``: the answer whose thread (``sink.thread``) is read if the
+        conversation has no turns."""
         persona, _ = await self.persona_for(message.conversation.channel_ref)
-        history, old_images = await self._history(message, persona, question_tokens, before_id, sink)
+        fixed = message_tokens(self._prompts, persona.system_prompt) + question_tokens
+        history, old_images = await self._history(message, persona, fixed, before_id, sink)
         chat = [ChatMessage("system", persona.system_prompt)] if persona.system_prompt else []
         chat += await self._history_messages(history, persona)
         chat.append(question.chat_message())
-        return persona, chat, old_images
+        prompt_tokens = fixed + sum(map(_tokens, history)) + MESSAGE_OVERHEAD * len(history)
+        return persona, chat, prompt_tokens, old_images
 
     async def _ask(
         self, message: IncomingMessage, sink: ReplyStream, persona: Persona,
-        chat: list[ChatMessage], question: asyncio.Future[Turn],
+        chat: list[ChatMessage], prompt_tokens: int, question: asyncio.Future[Turn],
     ) -> AsyncIterator[str]:
         """The model's answer, passed on once ``question`` is stored; stored as the reply.
         Where tools are enabled, the model's tool steps come first (``_tool_steps``)."""
-        params = self._params(persona)
+        limits = self.limits_for(persona)
+        sink.model = limits.model
+        params = self._params(persona, limits, prompt_tokens)
         steps: list[Step] = []
-        enabled = await self._enabled_tools(message.conversation.channel_ref, persona)
+        enabled = frozenset[str]()
+        if limits.tools:  # a model that can't take tools is not offered any
+            enabled = await self._enabled_tools(message.conversation.channel_ref, persona)
         if enabled:
-            answer = self._tool_steps(message, sink, params, chat, question, enabled, steps)
+            answer = self._tool_steps(message, sink, params, chat, question, enabled, steps, limits)
         else:
-            answer = self._step(chat, params, sink, question, steps)
+            answer = self._step(chat, params, sink, question, steps, limits)
         async for delta in answer:
             yield delta
         sink.written = True
@@ -315,13 +353,53 @@ class Engine:
 
     async def _step(
         self, chat: list[ChatMessage], params: ChatParams, sink: ReplyStream,
-        question: asyncio.Future[Turn], steps: list[Step],
+        question: asyncio.Future[Turn], steps: list[Step], limits: ModelLimits,
     ) -> AsyncIterator[str]:
         """One model call: its text passed on (once ``question`` is stored), its tool
-        calls and usage kept in a new ``Step`` appended to ``steps``."""
+        calls and usage kept in a new ``Step`` appended to ``steps``.
+
+        An empty answer (no text, no calls; or a stream that ended before its end marker
+        with nothing in it) to a prompt near the model's window is what some servers
+        (llama.cpp) send when the prompt did not fit: asked once more with the older half
+        of the history left out (``chat`` keeps the cut), then ``ContextTooLongError``.
+        An empty answer to a small prompt is left as it is."""
         step = Step()
         steps.append(step)
         started = time.perf_counter()
+        for attempt in (1, 2):
+            failure: MalformedResponseError | None = None
+            try:
+                async for delta in self._step_items(chat, params, sink, question, steps, step):
+                    yield delta
+            except MalformedResponseError as exc:
+                failure = exc
+            empty = not (step.parts or step.calls)
+            # Empty again once trimmed: the prompt is still the cause.
+            overflow = empty and (attempt == 2 or limits.near_window(_prompt_estimate(chat, self.counter)))
+            if not overflow:
+                if failure is not None:
+                    raise failure
+                break
+            shorter = trimmed_history(chat)
+            if attempt == 2 or len(shorter) == len(chat):
+                raise ContextTooLongError(
+                    f"model {limits.model} sent an empty answer to a prompt near its window "
+                    f"({limits.window} tokens)") from failure
+            log.warning("model %s sent an empty answer to a prompt near its window (%s tokens); "
+                        "asking again with half the history", limits.model, limits.window)
+            metrics.MODEL_RETRIES.labels("empty_answer").inc()
+            chat[:] = shorter
+            step.usage = None
+        metrics.MODEL_LATENCY.observe(time.perf_counter() - started)
+        if step.usage is None:  # local servers may send none; then we count ourselves
+            written = self.counter.count(step.text + "".join(c.name + c.arguments for c in step.calls))
+            step.usage = Usage(_prompt_estimate(chat, self.counter), written)
+
+    async def _step_items(
+        self, chat: list[ChatMessage], params: ChatParams, sink: ReplyStream,
+        question: asyncio.Future[Turn], steps: list[Step], step: Step,
+    ) -> AsyncIterator[str]:
+        """The model's stream for ``step``: text passed on, the rest kept in ``step``."""
         async for item in self._model_stream(chat, params, sink):
             await question  # at once after the first time
             if isinstance(item, str):
@@ -342,15 +420,11 @@ class Engine:
                 sink.preface += item.text
                 sink.parts.append(item.text)
                 yield item.text
-        metrics.MODEL_LATENCY.observe(time.perf_counter() - started)
-        if step.usage is None:  # local servers may send none; then we count ourselves
-            written = self.counter.count(step.text + "".join(c.name + c.arguments for c in step.calls))
-            step.usage = Usage(_prompt_estimate(chat, self.counter), written)
 
     async def _tool_steps(
         self, message: IncomingMessage, sink: ReplyStream, params: ChatParams,
         chat: list[ChatMessage], question: asyncio.Future[Turn], enabled: frozenset[str],
-        steps: list[Step],
+        steps: list[Step], limits: ModelLimits,
     ) -> AsyncIterator[str]:
         """Ask with the enabled tools; while the model asks for some, run them and ask
         again with their results. At most ``max_steps`` steps may call tools, and none
@@ -368,7 +442,8 @@ class Engine:
         chat = list(chat)  # the steps are added to this answer's copy
         for number in range(limits.max_steps + 1):
             last = number == limits.max_steps or loop.time() >= deadline
-            async for delta in self._step(chat, params if last else with_tools, sink, question, steps):
+            step_params = params if last else with_tools
+            async for delta in self._step(chat, step_params, sink, question, steps, limits):
                 yield delta
             step = steps[-1]
             if last or not step.calls:
@@ -454,22 +529,22 @@ class Engine:
             yield item
 
     async def _history(
-        self, message: IncomingMessage, persona: Persona, user_tokens: int, before: int | None = None,
+        self, message: IncomingMessage, persona: Persona, fixed_tokens: int, before: int | None = None,
         sink: ReplyStream | None = None,
     ) -> tuple[list[Turn], bool]:
-        """The newest turns (older than ``before``) that fit the budget, oldest first,
+        """The newest turns (older than ``before``) that fit the budget beside
+        ``fixed_tokens`` (the persona's prompt and the question), oldest first,
         read a page at a time; and whether a turn read holds images past their time.
 
         A conversation found empty is where a thread's earlier messages may belong: they
         are read from ``sink.thread`` and stored now. This reuses the read every message
         makes anyway, so a message pays nothing for it once its conversation has turns."""
-        budget = (
-            self.config.context_token_budget
-            - message_tokens(self.counter, persona.system_prompt)
-            - user_tokens
-        )
+        room = budget = self.limits_for(persona).context_budget - fixed_tokens
         taken: list[Turn] = []
         images = ImageWindow(self.config.files)
+        # Older turns than those taken exist: a new answer's window may have to move.
+        overflowed = budget <= 0
+        resumed = before is not None
         while budget > 0:
             page = await self.store.recent_turns(message.conversation, _HISTORY_PAGE, before)
             if not page and before is None and sink is not None and sink.thread is not None:
@@ -479,8 +554,15 @@ class Engine:
             fitted, budget = fit_newest(page[::-1], budget)
             taken.extend(fitted)
             if len(fitted) < len(page) or len(page) < _HISTORY_PAGE:
+                overflowed = len(fitted) < len(page)
                 break
             before = page[0].id
+            overflowed = budget <= 0
+        if not resumed:  # a resumed answer's context is the turns before its question
+            conversation = message.conversation
+            taken, start = stable_window(taken, overflowed, room, self._starts.get(conversation),
+                                         self.config.context_trim_share)
+            self._starts.set(conversation, start)
         # The budget may have cut a tool step in two: the model is sent whole ones only.
         return whole_tool_steps(taken[::-1]), images.expired
 
@@ -494,7 +576,7 @@ class Engine:
         turns = await earlier_turns(
             message, sink.thread, sink.files, self.counter,
             limit=self.config.thread_context_messages,
-            token_budget=min(room, int(self.config.context_token_budget * THREAD_SHARE)),
+            token_budget=min(room, int(self.limits_for(persona).context_budget * THREAD_SHARE)),
             limits=policy.limits,
             vision=self._vision(persona),
         )
@@ -520,8 +602,12 @@ class Engine:
         return [turn for turn in users[: policy.image_memory_turns] if turn.images]
 
     def _vision(self, persona: Persona) -> bool:
-        """Whether the model takes images: the persona's word, else OPENAI_VISION's."""
-        return self.config.files.vision if persona.vision is None else persona.vision
+        """Whether the model takes images: the persona's word, else the model's
+        (MODELS_FILE), else OPENAI_VISION's."""
+        if persona.vision is not None:
+            return persona.vision
+        model = self.limits_for(persona).vision
+        return self.config.files.vision if model is None else model
 
     async def _image_bytes(self, turns: list[Turn]) -> ImageBytes:
         ids = [turn.id for turn in turns if turn.images]
@@ -535,28 +621,33 @@ class Engine:
         except ChatwrightError as exc:  # the next question tries again
             log.warning("could not drop old images in %s: %r", conversation, exc)
 
-    def _params(self, persona: Persona) -> ChatParams:
+    def _params(self, persona: Persona, limits: ModelLimits, prompt_tokens: int) -> ChatParams:
         return ChatParams(
-            model=persona.model or self.config.model,
+            model=limits.model,
             temperature=persona.temperature,
-            max_tokens=persona.max_tokens or self.config.max_reply_tokens,
+            max_tokens=limits.reply_tokens(prompt_tokens),
         )
 
     async def _store_reply(self, message: IncomingMessage, sink: ReplyStream, steps: list[Step]) -> None:
         """Store the last step's text as the reply, with the usage of every step."""
         final = steps[-1]
         assert final.usage is not None
-        usage = final.usage
-        for step in steps[:-1]:
+        usage = _NO_USAGE
+        for step in steps:
             assert step.usage is not None
-            usage = Usage(usage.prompt_tokens + step.usage.prompt_tokens,
-                          usage.completion_tokens + step.usage.completion_tokens)
+            usage += step.usage
+        models = self.config.models
+        usage = priced(usage, models.info(sink.model).prices if models else None)
         sink.usage = usage
         turn = NewTurn("assistant", final.text, final.usage.completion_tokens, event_id=message.event_id)
         await self.store.add_reply(message.conversation, turn, usage, self._today())
         metrics.REPLIES.labels(message.conversation.platform).inc()
-        metrics.TOKENS.labels("prompt").inc(usage.prompt_tokens)
-        metrics.TOKENS.labels("completion").inc(usage.completion_tokens)
+        for kind, tokens in (("prompt", usage.prompt_tokens), ("completion", usage.completion_tokens),
+                             ("cached", usage.cached_tokens), ("reasoning", usage.reasoning_tokens)):
+            if tokens:
+                metrics.TOKENS.labels(kind).inc(tokens)
+        if usage.cost_usd:
+            metrics.COST_USD.labels(sink.model).inc(usage.cost_usd)
 
     async def _forget(self, request: CommandRequest) -> int:
         # Waits for a reply in progress, so forgetting never races a half-stored answer.
@@ -572,6 +663,15 @@ class _NoFiles:
 
 
 _NO_FILES = _NoFiles()
+
+
+_NO_USAGE = Usage(0, 0)
+
+
+def _limits_book(config: EngineConfig) -> ModelLimitsBook:
+    return ModelLimitsBook(config.models, default_model=config.model,
+                           context_token_budget=config.context_token_budget,
+                           max_reply_tokens=config.max_reply_tokens)
 
 
 def _prompt_estimate(chat: list[ChatMessage], counter: TokenCounter) -> int:

@@ -7,11 +7,13 @@
     │   ├── QuotaExhaustedError     429 insufficient_quota: billing, not load; never retried
     │   ├── ContextTooLongError     the context does not fit the model
     │   ├── ModelUnavailableError   5xx, connection errors, timeouts after retries
+    │   │   └── AnswerTooSlowError  the answer went on past the overall deadline
     │   ├── MalformedResponseError  unparseable or cut-off response
     │   └── RequestRejectedError    another 4xx: the API refused what was sent
     ├── LimitExceeded               a limit from settings
     │   ├── UserRateLimited         too many messages from one user; ``retry_after``
     │   ├── DailyBudgetExceeded     the channel used its tokens for today
+    │   │   └── DailySpendExceeded  … or its money (CHANNEL_DAILY_BUDGET_USD)
     │   └── MessageTooLong          the incoming text is over the input limit
     ├── CommandError                a command was misused; its text says how
     │   └── PermissionDenied        only admins may do that here
@@ -33,11 +35,13 @@ __all__ = [
     "QuotaExhaustedError",
     "ContextTooLongError",
     "ModelUnavailableError",
+    "AnswerTooSlowError",
     "MalformedResponseError",
     "RequestRejectedError",
     "LimitExceeded",
     "UserRateLimited",
     "DailyBudgetExceeded",
+    "DailySpendExceeded",
     "MessageTooLong",
     "CommandError",
     "PermissionDenied",
@@ -86,6 +90,12 @@ class ModelUnavailableError(ChatModelError):
     user_text = "The language model is unavailable right now. Please try again in a minute."
 
 
+class AnswerTooSlowError(ModelUnavailableError):
+    """The answer went on past OPENAI_DEADLINE_SECONDS and was cut off."""
+
+    user_text = "The language model took too long to answer, so I stopped it. Please try again, or ask for less."
+
+
 class MalformedResponseError(ChatModelError):
     user_text = "The language model sent an answer I couldn't read. Please try again."
 
@@ -111,6 +121,12 @@ class UserRateLimited(LimitExceeded):
 
 class DailyBudgetExceeded(LimitExceeded):
     user_text = "This channel has used its token budget for today. It resets at midnight UTC."
+
+
+class DailySpendExceeded(DailyBudgetExceeded):
+    """The budget in money (CHANNEL_DAILY_BUDGET_USD) rather than in tokens."""
+
+    user_text = "This channel has used its budget for today. It resets at midnight UTC."
 
 
 class MessageTooLong(LimitExceeded):

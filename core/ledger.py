@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 
 from core.answers import AnswerKey, AnswerRecord, AnswerState, Delivery, Route
+from core.log_context import without_event
 from core.store.protocol import Store
 from core.types import IncomingMessage
 
@@ -133,7 +134,9 @@ class AnswerLedger:
     def _hold(self, key: AnswerKey) -> None:
         self._held.add(key)
         if self._renewer is None:
-            self._renewer = asyncio.create_task(self._renew_while_held(), name="answer-leases")
+            # It serves every answer: its lines carry none's event id (core/log_context.py).
+            self._renewer = asyncio.create_task(self._renew_while_held(), name="answer-leases",
+                                                context=without_event())
 
     async def _renew_while_held(self) -> None:
         every = self.policy.lease_seconds / 3

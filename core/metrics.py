@@ -45,7 +45,8 @@ ANSWER_DURATION = Histogram(
     buckets=_ANSWER_BUCKETS,
 )
 ANSWERS_IN_FLIGHT = Gauge("chatwright_answers_in_flight", "Answers being written now")
-# ``reason``: rate_limited, unavailable, network (what made the chat client try again).
+# ``reason``: rate_limited, unavailable, network, server_asked (x-should-retry: true):
+# what made the chat client try again.
 MODEL_RETRIES = Counter("chatwright_model_retries", "Chat API calls tried again", ["reason"])
 # ``outcome``: ok, error, timeout, refused.
 TOOL_CALLS = Counter("chatwright_tool_calls", "Tool calls run", ["tool", "outcome"])

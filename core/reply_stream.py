@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -79,17 +80,58 @@ class ReplyStream:
         platform = self.message.conversation.platform
         engine = self._engine
         stream = engine._resumed if self.resumed else engine._stream
+        timing = _Timing(self)
+        metrics.ANSWERS_IN_FLIGHT.inc()
         try:
             async for delta in stream(self.message, self):
+                if delta:
+                    timing.text(delta)
                 yield delta
         except ChatwrightError as exc:
             metrics.ERRORS.labels(platform, type(exc).__name__).inc()
             log.warning("reply failed in %s: %r", where(self.message), exc)
+            timing.ended()
             raise
         except Exception as exc:
             metrics.ERRORS.labels(platform, type(exc).__name__).inc()
             log.exception("unexpected error replying in %s", where(self.message))
+            timing.ended()
             raise
+        else:
+            timing.ended()
+        finally:
+            metrics.ANSWERS_IN_FLIGHT.dec()
+
+
+class _Timing:
+    """TIME_TO_FIRST_TOKEN and ANSWER_DURATION of one answer, by the model that wrote it.
+
+    Only answers a model was asked for count (``ReplyStream.model`` set by the engine): a
+    stored reply delivered again, or a failure before a model was chosen, would only
+    blur the figures. An answer cut short (its reader stopped) has no duration.
+    """
+
+    __slots__ = ("_reply", "_started", "_shown", "_first")
+
+    def __init__(self, reply: ReplyStream) -> None:
+        self._reply = reply
+        self._started = time.perf_counter()
+        self._shown = 0  # characters yielded so far, until the model's first
+        self._first = False
+
+    def text(self, delta: str) -> None:
+        """``delta`` was yielded; the first that is not the preface is the model's first text."""
+        if self._first:
+            return
+        # The preface (notices about files) is yielded too, and is not the model's.
+        self._shown += len(delta)
+        if self._shown > len(self._reply.preface) and self._reply.model:
+            self._first = True
+            metrics.TIME_TO_FIRST_TOKEN.labels(self._reply.model).observe(time.perf_counter() - self._started)
+
+    def ended(self) -> None:
+        if self._reply.model:
+            metrics.ANSWER_DURATION.labels(self._reply.model).observe(time.perf_counter() - self._started)
 
 
 def where(message: IncomingMessage) -> str:

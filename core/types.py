@@ -293,10 +293,21 @@ class Usage:
     # of ``completion_tokens``, those spent reasoning. 0 when the provider does not say.
     cached_tokens: int = 0
     reasoning_tokens: int = 0
+    # What the call cost at the configured prices (core/pricing.py); 0 when unpriced.
+    cost_usd: float = 0.0
 
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.cached_tokens + other.cached_tokens,
+            self.reasoning_tokens + other.reasoning_tokens,
+            self.cost_usd + other.cost_usd,
+        )
 
 
 @dataclass(frozen=True, slots=True)

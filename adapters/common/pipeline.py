@@ -19,6 +19,9 @@ the answer is durable (``core/answers.py``):
   Slack puts people's names in for their ids), and the answer may read what was said
   before it in its thread (``thread``, once per conversation: ``core/thread_turns.py``).
   Both happen in the answer's task, never before the event is acknowledged.
+- Who may talk to the bot is asked first (``access``, ``adapters/common/access.py``): a
+  refused message is not recorded and not answered; its author gets one polite line
+  (``REFUSED_TEXT``) at most once an hour, posted where the answer would have gone.
 - ``drain`` (shutdown) stops taking answers, waits for those in flight up to a grace
   period, and leaves the rest to the next start with their leases released.
 """
@@ -31,13 +34,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from collections.abc import Awaitable, Callable
 
+from adapters.common.access import AccessGate
 from adapters.common.delivery import DeliveryFailed, RetryPolicy, deliver
 from adapters.common.renderer import Renderer, RendererFactory
 from adapters.common.tasks import TaskSet
+from core.access import EVERYONE, REFUSED_TEXT, AccessPolicy
 from core.attachments import FileSource
 from core.answers import AnswerKey, AnswerRecord, AnswerState, Delivery, Route
 from core.engine import Engine
 from core.errors import user_message
+from core.log_context import answering
 from core.threads import ThreadSource
 from core.types import IncomingMessage
 
@@ -88,6 +94,7 @@ class AnswerPipeline:
         prepare: Callable[[IncomingMessage], Awaitable[IncomingMessage]] | None = None,
         retry: RetryPolicy = RetryPolicy(),
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        access: AccessPolicy = EVERYONE,
     ) -> None:
         self._engine = engine
         self._files = files
@@ -103,6 +110,8 @@ class AnswerPipeline:
         self._jobs: dict[AnswerKey, _Job] = {}
         self._resumer: asyncio.Task[None] | None = None
         self._draining = False
+        # Public: the adapter's commands and message commands ask the same gate.
+        self.access = AccessGate(platform, access)
 
     # -- taking answers ----------------------------------------------------------------
     async def accept(self, message: IncomingMessage, route: Route) -> bool:
@@ -110,8 +119,11 @@ class AnswerPipeline:
 
         Returns once the record is in the store (acknowledge the event after that), not
         when the answer is done. While draining, a new event is recorded and left to the
-        next start.
+        next start. False too for a message the access policy refuses.
         """
+        if self.access.refused(message, f"event {message.event_id}"):
+            self._tell_refused(message, route)
+            return False
         if await self._ledger.claim(message, route):
             await self._answer_or_leave(_Job(message, route, resumed=False))
             return True
@@ -123,6 +135,21 @@ class AnswerPipeline:
                  self._platform, message.event_id)
         await self._answer_or_leave(_Job.of(record))
         return True
+
+    def _tell_refused(self, message: IncomingMessage, route: Route) -> None:
+        if self.access.notice_due(message):
+            self._tasks.spawn(self._post_refusal(message, route), name=f"{self._platform}-refused:{message.event_id}")
+
+    async def _post_refusal(self, message: IncomingMessage, route: Route) -> None:
+        """The polite line, where the answer would have gone; best effort, not recorded.
+        Made as for a resumed answer: a plain message, no live stream started for it."""
+        try:
+            renderer = await self._renderers(message, route, True)
+            parts = renderer.failure_parts("", REFUSED_TEXT)
+            await deliver(renderer, parts, Delivery(), _nothing_to_save, self._retry)
+        except Exception as exc:  # noqa: BLE001 - the refusal stands without its notice
+            log.warning("%s event %s: could not tell the user they are not answered: %s",
+                        self._platform, message.event_id, exc)
 
     async def _answer_or_leave(self, job: _Job) -> None:
         """Answer a job just taken, or, while draining, leave it for the next start."""
@@ -191,10 +218,13 @@ class AnswerPipeline:
             self._ledger.forget(job.key)
 
     async def _answer(self, job: _Job) -> None:
-        try:
-            await self._run(job)
-        finally:
-            self._jobs.pop(job.key, None)
+        # Set inside the answer's own task: every line it logs, and every task it starts,
+        # carries the event id (core/log_context.py).
+        with answering(self._platform, job.message.event_id):
+            try:
+                await self._run(job)
+            finally:
+                self._jobs.pop(job.key, None)
 
     async def _run(self, job: _Job) -> None:
         try:
@@ -282,6 +312,10 @@ class AnswerPipeline:
         else:
             log.warning("%s event %s: %s; giving up", self._platform, event, exc)
             await self._ledger.finish(job.key, "failed", job.delivery)
+
+
+async def _nothing_to_save(delivery: Delivery) -> None:
+    """A refusal notice is not an answer: nothing about it is kept."""
 
 
 class _Previews:

@@ -50,7 +50,7 @@ class DiscordAdapter:
         self._chain = ReplyChain(lambda: self._client)
         self.pipeline = AnswerPipeline(
             engine, PLATFORM, DiscordRenderers(lambda: self._client, config.edit_interval),
-            files=self._files, thread=self._chain,
+            files=self._files, thread=self._chain, access=config.access,
         )
         self._ready = asyncio.Event()
         self._lost = asyncio.Event()
@@ -58,6 +58,17 @@ class DiscordAdapter:
     @property
     def client(self) -> discord.Client | None:
         return self._client
+
+    @property
+    def connected(self) -> bool:
+        """READY, and its gateway connection (every shard's) open now: discord.py
+        reconnects by itself, and until then no event comes."""
+        client = self._client
+        if client is None or not self._ready.is_set() or client.is_closed():
+            return False
+        if isinstance(client, discord.AutoShardedClient):
+            return bool(client.shards) and not any(shard.is_closed() for shard in client.shards.values())
+        return client.ws is not None and client.ws.open
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -168,7 +179,8 @@ class DiscordAdapter:
                         admin_ids=self._config.admin_user_ids)
 
     async def _run_command(self, interaction: discord.Interaction, name: str, arguments: Arguments) -> None:
-        await respond(interaction, self._engine, self._config.admin_user_ids, name, arguments)
+        await respond(interaction, self._engine, self._config.admin_user_ids, name, arguments,
+                      access=self.pipeline.access)
 
 
 def _log_unanswerable(message: Any, bot_id: int) -> None:

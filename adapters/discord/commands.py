@@ -24,10 +24,11 @@ from typing import Any, TypeVar
 import discord
 from discord import app_commands
 
+from adapters.common.access import AccessGate
 from adapters.common.commands import run_command
 from adapters.common.splitting import split_message
 from adapters.discord.config import MESSAGE_LIMIT
-from adapters.discord.events import conversation_of
+from adapters.discord.events import conversation_of, member_roles, parent_channel
 from adapters.discord.permissions import is_admin
 from adapters.discord.replies import NO_MENTIONS
 from core.commands import Arguments, CommandSpec, CommandTable, Option, TypedCommandRequest, help_text
@@ -88,7 +89,8 @@ def discord_help(table: CommandTable) -> str:
 
 def command_request(
     *, name: str, arguments: Arguments, user_id: int, user_name: str, guild_id: int | None, channel_id: int,
-    permissions: discord.Permissions | None, admin_ids: Set[str],
+    permissions: discord.Permissions | None, admin_ids: Set[str], role_ids: tuple[str, ...] = (),
+    parent_channel: str = "",
 ) -> CommandRequest:
     return TypedCommandRequest(
         conversation=conversation_of(guild_id, channel_id),
@@ -98,24 +100,29 @@ def command_request(
         is_dm=guild_id is None,
         is_admin=is_admin(user_id, permissions if guild_id else None, admin_ids),
         arguments=arguments,
+        role_ids=role_ids,
+        parent_channel=parent_channel,
     )
 
 
 async def respond(
-    interaction: discord.Interaction, engine: Engine, admin_ids: Set[str], name: str, arguments: Arguments
+    interaction: discord.Interaction, engine: Engine, admin_ids: Set[str], name: str, arguments: Arguments,
+    *, access: AccessGate | None = None,
 ) -> None:
-    """Defer at once, run the core command, answer ephemerally (split when long)."""
+    """Defer at once, run the core command, answer ephemerally (split when long).
+    ``access``: the adapter's gate (its pipeline's); a refused user gets the polite line."""
     await interaction.response.defer(ephemeral=True, thinking=True)
     request = command_request(
         name=name, arguments=arguments, user_id=interaction.user.id, user_name=interaction.user.display_name,
         guild_id=interaction.guild_id, channel_id=interaction.channel_id or 0,
         permissions=interaction.permissions, admin_ids=admin_ids,
+        role_ids=member_roles(interaction.user), parent_channel=parent_channel(interaction.channel),
     )
-    if name == _HELP:
+    if name == _HELP and (access is None or access.policy.decide(request).allowed):
         text = discord_help(engine.commands.table)
     else:
         # The user always gets an answer instead of "thinking…" forever.
-        text = (await run_command(engine, request)).text
+        text = (await run_command(engine, request, access)).text
     for chunk in split_message(text, MESSAGE_LIMIT):
         await interaction.followup.send(chunk, ephemeral=True, allowed_mentions=NO_MENTIONS)
 

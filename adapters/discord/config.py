@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.access import EVERYONE, AccessPolicy
+
 __all__ = ["DiscordConfig", "MESSAGE_LIMIT"]
 
 # Discord rejects message content longer than this.
@@ -23,6 +25,8 @@ class DiscordConfig:
     shard_ids: tuple[int, ...] | None = None
     # Discord user ids allowed to change personas anywhere, besides the servers' own admins.
     admin_user_ids: frozenset[str] = frozenset()
+    # Who may talk to the bot (core/access.py); everyone by default.
+    access: AccessPolicy = EVERYONE
     # At most one edit per interval while a reply streams (Discord's limit is ~5 per 5 s).
     edit_interval: float = 1.0
     # How long ``start()`` may take before it gives up with a clear error.

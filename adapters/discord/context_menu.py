@@ -26,10 +26,11 @@ from discord import app_commands
 
 from adapters.common.pipeline import AnswerPipeline
 from adapters.discord.commands import offer_everywhere
-from adapters.discord.events import conversation_of, files_of
+from adapters.discord.events import conversation_of, files_of, member_roles, parent_channel
 from adapters.discord.mentions import readable_mentions
 from adapters.discord.permissions import is_admin
 from adapters.discord.reply_chain import ReplyChain
+from core.access import REFUSED_TEXT
 from core.answers import Route
 from core.errors import user_message
 from core.types import IncomingMessage
@@ -72,6 +73,10 @@ async def ask_about(
     if incoming is None:
         await interaction.edit_original_response(content=NOTHING_TO_READ)
         return
+    if pipeline.access.refused(incoming, f"message command {incoming.event_id}"):
+        # Told in the ephemeral message, seen by that user only: nothing is posted.
+        await interaction.edit_original_response(content=REFUSED_TEXT)
+        return
     chain.start_from(incoming.event_id, target)  # what the target itself replied to
     try:
         await pipeline.accept(incoming, reply_route(interaction, target))
@@ -108,6 +113,8 @@ def question_about(
         is_admin=is_admin(user.id, interaction.permissions if guild_id else None, admin_ids),
         event_id=str(interaction.id),
         files=files,
+        role_ids=member_roles(user),
+        parent_channel=parent_channel(getattr(interaction, "channel", None)),
     )
 
 

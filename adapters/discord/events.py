@@ -35,7 +35,9 @@ __all__ = [
     "conversation_of",
     "files_of",
     "is_reply_to",
+    "member_roles",
     "mentions_user",
+    "parent_channel",
     "should_answer",
     "strip_mention",
     "to_incoming",
@@ -115,7 +117,27 @@ def to_incoming(message: Any, bot_id: int, admin_ids: Set[str]) -> IncomingMessa
         is_admin=is_admin(author.id, _guild_permissions(author) if guild_id else None, admin_ids),
         event_id=str(message_id),
         files=files,
+        role_ids=member_roles(author),
+        parent_channel=parent_channel(message.channel),
     )
+
+
+def member_roles(user: Any) -> tuple[str, ...]:
+    """The role ids of a server member, for the access policy (ALLOWED_ROLE_IDS); none for
+    a user outside a server, or a member of a server the bot has not cached (its roles
+    cannot be read then). The server's @everyone role (the server's id) is among them."""
+    try:
+        roles = getattr(user, "roles", None)
+        return tuple(str(role.id) for role in roles) if isinstance(roles, list) else ()
+    except Exception:  # noqa: BLE001 - a member without readable roles has none
+        return ()
+
+
+def parent_channel(channel: Any) -> str:
+    """The channel a thread belongs to ("" for a channel that is not a thread): a thread
+    is a channel of its own on Discord, but ALLOWED_CHANNEL_IDS lists its parent."""
+    parent = getattr(channel, "parent_id", None) if isinstance(channel, discord.Thread) else None
+    return str(parent) if isinstance(parent, int) else ""
 
 
 def files_of(message: Any) -> tuple[FileRef, ...]:

@@ -57,7 +57,8 @@ class SlackAdapter:
         # ``auth.test`` as the app's (``self._authorize``, set just below).
         thread = SlackThreadSource(self._client, self.names, lambda: self._authorize.identity())
         self.pipeline = AnswerPipeline(
-            engine, "slack", renderers, files=self._files, thread=thread, prepare=self.names.named)
+            engine, "slack", renderers, files=self._files, thread=thread, prepare=self.names.named,
+            access=config.access)
         built = build_app(config, engine, self._client, self.pipeline, self._tasks)
         self.app = built.app
         self._authorize = built.authorize
@@ -68,6 +69,18 @@ class SlackAdapter:
     def client(self) -> AsyncWebClient:
         """The Web API client answers are posted with (pooled once started)."""
         return self._client
+
+    @property
+    def connected(self) -> bool:
+        """Started and not stopping; in Socket Mode, its WebSocket open as well (the SDK
+        reconnects on its own: until it has, no event can come)."""
+        if self._draining or self._client.session is None:
+            return False
+        if not self._config.socket_mode:
+            return True  # events come to the HTTP route
+        client = self._socket.client if self._socket is not None else None
+        session = client.current_session if client is not None else None
+        return client is not None and not client.closed and not client.stale and session is not None and not session.closed
 
     def routes(self) -> list[web.RouteDef]:
         """The routes to serve on the shared HTTP server; none in Socket Mode."""

@@ -136,7 +136,9 @@ class SlackHandlers:
         if decision.needs_history and not await self._engine.has_history(conversation):
             return
         command = _command_in(decision.message.text)
-        if command is None:
+        if command is None or not self._pipeline.access.policy.decide(decision.message).allowed:
+            # A refused user's ``@bot /forget`` is refused as their messages are, with
+            # the polite line at most once an hour (it would be posted in the thread).
             await self._pipeline.accept(decision.message, route_of(decision.target))
         elif await self._engine.claim_event("slack", decision.claim_key):
             self._tasks.spawn(self._inline_command(decision, *command), name=f"slack-command:{decision.claim_key}")
@@ -164,9 +166,10 @@ class SlackHandlers:
             return False
 
     async def _run(self, request: CommandRequest) -> CommandResult:
-        if is_help(request):  # Slack's own help, where /help is Slack's
+        access = self._pipeline.access
+        if is_help(request) and access.policy.decide(request).allowed:  # Slack's own help, where /help is Slack's
             return CommandResult(slack_help(self._engine.commands.table))
-        return await run_command(self._engine, request)
+        return await run_command(self._engine, request, access)
 
 
 def _command_in(text: str) -> tuple[str, str] | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.access import EVERYONE, AccessPolicy
+
 __all__ = ["SlackConfig", "DEFAULT_API_URL"]
 
 DEFAULT_API_URL = "https://slack.com/api/"
@@ -24,6 +26,8 @@ class SlackConfig:
     native_streaming: bool = False
     # Slack user ids that count as admins besides workspace admins and owners.
     admin_user_ids: frozenset[str] = frozenset()
+    # Who may talk to the bot (core/access.py); everyone by default.
+    access: AccessPolicy = EVERYONE
     # About one chat.update per second per message is what Slack tolerates.
     edit_interval: float = 1.0
     # Admin status changes rarely; a minute keeps users.info calls low and revocations prompt.

@@ -5,6 +5,7 @@ for admins in shared channels (in a DM, the user's own), and each is audited."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 from core.commands.audit import format_history
@@ -78,6 +79,11 @@ async def _history(ctx: BuiltinContext, workspace: bool = False) -> CommandResul
 
 async def _change(ctx: BuiltinContext, workspace: bool, persona: Persona | None, action: str) -> CommandResult:
     scope = _scope(ctx, workspace)
+    if persona is not None and persona.model is None:
+        # A model chosen here (/model use) stays when only the prompt changes.
+        current = await ctx.services.store.get_persona(scope)
+        if current is not None and current.model is not None:
+            persona = dataclasses.replace(persona, model=current.model)
     await ctx.services.store.set_persona(scope, persona, ctx.user_id, ctx.user_name)
     return CommandResult(_describe_change(action, persona, scope), changed=True)
 
@@ -102,7 +108,9 @@ def _describe_change(action: str, persona: Persona | None, scope: ChannelRef) ->
 def _summary(persona: Persona | None) -> str:
     if persona is None:
         return "default"
-    return f"'{persona.name}' preset" if persona.name else f'"{_preview(persona.system_prompt)}"'
+    text = f"'{persona.name}' preset" if persona.name else f'"{_preview(persona.system_prompt)}"'
+    # /model use changes only the model: without it, both sides would read the same.
+    return f"{text} (model {persona.model})" if persona.model else text
 
 
 def _model_settings(persona: Persona) -> str:

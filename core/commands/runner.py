@@ -17,6 +17,7 @@ from core.commands.services import BuiltinContext, BuiltinServices
 from core.commands.spec import ADMINS, ADMINS_IN_SHARED, CommandContext, CommandSpec, Subcommand, TypedCommandRequest
 from core.commands.table import CommandTable
 from core.errors import CommandError, PermissionDenied
+from core.model.catalog import ModelCatalog
 from core.store.protocol import Store
 from core.tools.policy import ToolLimits
 from core.tools.registry import ToolRegistry
@@ -29,7 +30,8 @@ class Commands:
     """The built-in commands, and any added (plugins'), over ``store``.
 
     ``default_persona`` resolves the persona in force in a channel; ``forget`` clears a
-    request's conversation; ``tools`` and ``tool_limits`` are the engine's (``/tools``).
+    request's conversation; ``tools`` and ``tool_limits`` are the engine's (``/tools``);
+    ``models`` the catalog ``/model`` shows.
     """
 
     def __init__(
@@ -43,12 +45,14 @@ class Commands:
         *,
         tools: ToolRegistry | None = None,
         tool_limits: ToolLimits | None = None,
+        models: ModelCatalog | None = None,
     ) -> None:
         self.table = CommandTable(builtin_commands(presets))
         self._builtins = frozenset(self.table.names())
         self._services = BuiltinServices(
             store, presets, default_persona, forget, today, max_persona_chars,
             tools if tools is not None else ToolRegistry(), tool_limits or ToolLimits(), self.table,
+            models if models is not None else ModelCatalog({}),
         )
 
     def add(self, spec: CommandSpec) -> None:

@@ -9,6 +9,7 @@ from datetime import date
 
 from core.commands.spec import CommandContext
 from core.commands.table import CommandTable
+from core.model.catalog import ModelCatalog
 from core.store.protocol import Store
 from core.tools.policy import ToolLimits
 from core.tools.registry import ToolRegistry
@@ -30,6 +31,8 @@ class BuiltinServices:
     tools: ToolRegistry
     tool_limits: ToolLimits
     table: CommandTable = field(repr=False)
+    # The models ``/model`` shows and lets a channel use.
+    models: ModelCatalog = field(default_factory=lambda: ModelCatalog({}))
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,6 +69,11 @@ class ModelCatalog:
     models: Mapping[str, ModelInfo] = field(default_factory=dict)
     # The model used where no channel or persona names one (OPENAI_MODEL, or the file's).
     default_model: str = ""
+    # Prices of a default-provider model the catalog does not name (OPENAI_PRICE_*).
+    default_prices: Prices | None = None
+    # True when MODELS_FILE lists the models: ``/model use`` then takes only those
+    # (a persona may still name another: it goes to the default provider).
+    named_only: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "providers", MappingProxyType(dict(self.providers)))
@@ -76,9 +81,9 @@ class ModelCatalog:
 
     def info(self, name: str | None) -> ModelInfo:
         """What is known of ``name`` (the default model for None or ""); a name the
-        catalog lacks is a model of the default provider, nothing else known."""
+        catalog lacks is a model of the default provider, priced at ``default_prices``."""
         name = name or self.default_model
-        return self.models.get(name) or ModelInfo(name)
+        return self.models.get(name) or ModelInfo(name, prices=self.default_prices)
 
     def provider(self, name: str | None) -> Provider:
         return self.providers[self.info(name).provider]

@@ -8,6 +8,7 @@ an ``httpx.MockTransport`` or point it at a loopback fake server.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -20,15 +21,18 @@ from typing import Any, Literal, Self
 import httpx
 
 from core.errors import (
+    AnswerTooSlowError,
     AuthenticationError,
     ChatModelError,
     ConfigurationError,
     ContextTooLongError,
     MalformedResponseError,
     ModelUnavailableError,
+    QuotaExhaustedError,
     RateLimitedError,
     RequestRejectedError,
 )
+from core.metrics import MODEL_RETRIES
 from core.model.protocol import StreamItem
 from core.model.retry import RetryBudget, RetryPolicy, parse_retry_after
 from core.model.sse import DONE, aiter_sse_batches
@@ -53,6 +57,9 @@ _RETRYABLE_TRANSPORT = (httpx.TimeoutException, httpx.NetworkError, httpx.Remote
 # Servers disagree on the code, so the message is read too.
 _CONTEXT_CODES = frozenset({"context_length_exceeded", "string_above_max_length"})
 _CONTEXT_WORDS = re.compile(r"context[ _-]?(length|window)|maximum context", re.IGNORECASE)
+# A 429 that is billing, not load: asking again cannot help until someone pays.
+_QUOTA_CODES = frozenset({"insufficient_quota"})
+_QUOTA_WORDS = re.compile(r"insufficient[ _]quota|exceeded your current quota", re.IGNORECASE)
 # Enough of a server's message to diagnose, not enough to flood a log line. Cut only
 # after redaction: cut first, a key straddling the cut would keep its first half.
 _MAX_MESSAGE = 300
@@ -145,9 +152,10 @@ class OpenAIChatModel:
         repeat it, so a later failure raises instead.
         """
         body = self._body(messages, params, stream=True)
-        response = await self._send("POST", "/chat/completions", body, stream=True)
+        budget = RetryBudget(self._retry)
+        response = await self._send("POST", "/chat/completions", body, stream=True, budget=budget)
         state = _StreamState(self._redact)
-        async with aclosing(self._payload_batches(response)) as batches:
+        async with aclosing(self._payload_batches(response, budget)) as batches:
             async for batch in batches:
                 # What one read brought is passed on as one delta. Under load a read
                 # brings many events, and each delta is a trip through the engine and
@@ -249,44 +257,66 @@ class OpenAIChatModel:
     # -- sending with retries ----------------------------------------------------------------
 
     async def _send(
-        self, method: str, path: str, body: dict[str, Any] | None = None, *, stream: bool = False
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        stream: bool = False,
+        budget: RetryBudget | None = None,
     ) -> httpx.Response:
-        """Send with retries; return a 2xx response (body unread if ``stream``) or raise."""
+        """Send with retries; return a 2xx response (body unread if ``stream``) or raise.
+
+        ``budget`` is the call's deadline: a stream goes on reading against it."""
         if self._closed:
             raise RuntimeError(f"{self!r} is closed")
-        budget = RetryBudget(self._retry)
+        budget = budget if budget is not None else RetryBudget(self._retry)
         while True:
             budget.begin_attempt()
             request = self._request(method, path, body, budget)
             try:
-                response = await self._client.send(request, stream=stream)
+                # httpx's timeouts are per phase and per read; this one is the whole attempt.
+                async with asyncio.timeout(max(budget.remaining(), 0.0)):
+                    response = await self._client.send(request, stream=stream)
+            except TimeoutError as exc:
+                raise self._too_slow() from exc
             except _RETRYABLE_TRANSPORT as exc:
-                await self._pause_or_raise(budget, self._unreachable(request, exc), None, exc)
+                error = self._unreachable(request, exc)
+                await self._pause_or_raise(budget, error, None, "network", exc)
                 continue
             except httpx.TransportError as exc:
                 raise self._unreachable(request, exc) from exc
             if response.is_success:
                 return response
             error, retry_after = await self._status_error(response)
-            if response.status_code not in _RETRYABLE_STATUS:
+            reason = _retry_reason(response, error)
+            if reason is None:
                 raise error
-            await self._pause_or_raise(budget, error, retry_after)
+            await self._pause_or_raise(budget, error, retry_after, reason)
 
     async def _pause_or_raise(
         self,
         budget: RetryBudget,
         error: ChatModelError,
         retry_after: float | None,
+        reason: str,
         cause: BaseException | None = None,
     ) -> None:
         delay = budget.next_delay(retry_after)
         if delay is None:
             raise error from cause
+        MODEL_RETRIES.labels(reason=reason).inc()
         logger.warning(
             "chat API call failed (%s); attempt %d of %d, retrying in %.2f s",
             error, budget.attempts, self._retry.max_attempts, delay,
         )
         await self._retry.sleep(delay)
+
+    def _too_slow(self) -> AnswerTooSlowError:
+        seconds = self._retry.deadline
+        return AnswerTooSlowError(
+            f"the answer took longer than the deadline of {seconds:g} s (OPENAI_DEADLINE_SECONDS)"
+        )
 
     def _unreachable(self, request: httpx.Request, exc: httpx.TransportError) -> ChatModelError:
         where = request.url.copy_with(query=None)
@@ -305,12 +335,25 @@ class OpenAIChatModel:
 
     # -- reading -----------------------------------------------------------------------------
 
-    async def _payload_batches(self, response: httpx.Response) -> AsyncIterator[list[str]]:
-        """The data of the SSE events each read completes; transport failures mid-stream
-        become our errors."""
+    async def _payload_batches(
+        self, response: httpx.Response, budget: RetryBudget
+    ) -> AsyncIterator[list[str]]:
+        """The data of the SSE events each read completes, until the call's deadline;
+        transport failures mid-stream become our errors."""
         try:
             async with aclosing(aiter_sse_batches(response.aiter_bytes())) as batches:
-                async for batch in batches:
+                while True:
+                    # A stream that keeps trickling never trips a read timeout: the
+                    # deadline is checked between reads and bounds each wait.
+                    if budget.remaining() <= 0:
+                        raise self._too_slow()
+                    try:
+                        async with asyncio.timeout(budget.remaining()):
+                            batch = await anext(batches)
+                    except StopAsyncIteration:
+                        return
+                    except TimeoutError as exc:
+                        raise self._too_slow() from exc
                     yield batch
         except httpx.TimeoutException as exc:
             raise ModelUnavailableError("the chat API stopped sending in mid-answer") from exc
@@ -502,6 +545,8 @@ def _status_error(
     what = f"HTTP {status}: {message}" if message else f"HTTP {status}"
     if status in (401, 403):
         return AuthenticationError(f"the chat API refused the key ({what})")
+    if status == 429 and (code in _QUOTA_CODES or _QUOTA_WORDS.search(message)):
+        return QuotaExhaustedError(f"the chat API's quota is used up: check billing ({what})")
     if status == 429:
         return RateLimitedError(f"the chat API is rate limiting ({what})", retry_after)
     if status in (400, 413) and _is_context_error(code, message):
@@ -511,6 +556,22 @@ def _status_error(
     if 400 <= status < 500:
         return RequestRejectedError(f"the chat API rejected the request ({what})")
     return ChatModelError(f"the chat API failed ({what})")
+
+
+def _retry_reason(response: httpx.Response, error: ChatModelError) -> str | None:
+    """Why a failed response is worth another try (the retry metric's label), or None."""
+    if isinstance(error, QuotaExhaustedError):
+        return None  # whatever the headers say: the quota will not come back in seconds
+    # OpenAI's own hint wins over the status: false for a 5xx that will fail again,
+    # true for a conflict or lock that will clear.
+    should_retry = response.headers.get("x-should-retry", "").strip().lower()
+    if should_retry == "false":
+        return None
+    if isinstance(error, RateLimitedError):
+        return "rate_limited"
+    if response.status_code in _RETRYABLE_STATUS:
+        return "unavailable"
+    return "server_asked" if should_retry == "true" else None
 
 
 def _stream_error(chunk: dict[str, Any], redact: _Redact) -> ChatModelError:
@@ -538,9 +599,24 @@ def _usage(payload: object) -> Usage | None:
     if not isinstance(payload, dict):
         return None
     prompt, completion = payload.get("prompt_tokens"), payload.get("completion_tokens")
-    if isinstance(prompt, int) and isinstance(completion, int):
-        return Usage(prompt, completion)
-    return None
+    if not (_is_count(prompt) and _is_count(completion)):
+        return None
+    cached = _detail(payload, "prompt_tokens_details", "cached_tokens", prompt)
+    reasoning = _detail(payload, "completion_tokens_details", "reasoning_tokens", completion)
+    return Usage(prompt, completion, cached_tokens=cached, reasoning_tokens=reasoning)
+
+
+def _detail(payload: dict[Any, Any], details: str, key: str, whole: int) -> int:
+    # A part of ``whole`` (cached of prompt, reasoning of completion); 0 when absent or
+    # odd, and never more than the whole, so that prices computed from it stay sane.
+    section = payload.get(details)
+    value = section.get(key) if isinstance(section, dict) else None
+    return min(value, whole) if _is_count(value) else 0
+
+
+def _is_count(value: object) -> bool:
+    # ``bool`` is an ``int`` in Python; a JSON ``true`` is no count.
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _completion(payload: dict[str, Any]) -> Completion:

@@ -29,7 +29,8 @@ _MAX_EXPONENT = 62
 class RetryPolicy:
     """Exponential backoff with jitter, bounded by attempts and an overall deadline.
 
-    ``deadline`` is in seconds from the first attempt and includes every wait.
+    ``deadline`` is in seconds from the first attempt and includes every wait; the chat
+    client also stops reading an answer that is still streaming at it.
     """
 
     max_attempts: int = 5

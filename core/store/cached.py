@@ -45,6 +45,7 @@ from core.store.lifecycle import OpenedInContext
 from core.store.caches import MISSING, LruCache, RecentTurns
 from core.store.protocol import Store
 from core.store.single_writer import SingleWriterLock
+from core.store.values import usage_from_row, usage_row
 from core.types import (
     ChannelRef,
     ConversationRef,
@@ -415,6 +416,11 @@ class CachedStore(OpenedInContext):
             self._usage.put(channel, (day, totals))
         return totals
 
+    async def workspace_usage(self, channel: ChannelRef, day: date) -> UsageTotals:
+        # Read only by an admin's /usage: not cached.
+        self._check_open("workspace_usage")
+        return await self._inner.workspace_usage(channel, day)
+
     # -- feedback: rare (a click now and then), and read only by /usage: not cached ----
     async def record_feedback(self, feedback: Feedback) -> None:
         await self._inner.record_feedback(feedback)
@@ -494,8 +500,9 @@ class CachedStore(OpenedInContext):
         if cached is MISSING:
             return
         cached_day, totals = cached  # type: ignore[misc]  # MISSING was ruled out
-        today = _plus(totals.today, usage) if cached_day == day else totals.today
-        self._usage.put(channel, (cached_day, UsageTotals(today, _plus(totals.total, usage))))
+        usage = usage_from_row(usage_row(usage))  # the cost as the store keeps it (nano-USD)
+        today = totals.today + usage if cached_day == day else totals.today
+        self._usage.put(channel, (cached_day, UsageTotals(today, totals.total + usage)))
 
     def _abandoned(
         self,
@@ -560,6 +567,7 @@ class CachedStore(OpenedInContext):
             values, channel = channel_write
             values.end(channel)
 
-
-def _plus(a: Usage, b: Usage) -> Usage:
-    return Usage(a.prompt_tokens + b.prompt_tokens, a.completion_tokens + b.completion_tokens)
+    async def ping(self) -> None:
+        # Never cached: the point is the trip to the database.
+        self._check_open("ping")
+        await self._inner.ping()

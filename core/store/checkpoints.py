@@ -22,6 +22,8 @@ import logging
 
 import aiosqlite
 
+from core.log_context import without_event
+
 __all__ = ["Checkpointer"]
 
 log = logging.getLogger(__name__)
@@ -46,7 +48,9 @@ class Checkpointer:
         self._commits += count
         if self._commits >= self._every and self._running is None and self._db is not None:
             self._commits = 0
-            self._running = asyncio.create_task(self._checkpoint(self._db), name="wal-checkpoint")
+            # It serves every answer: its lines carry none's event id (core/log_context.py).
+            self._running = asyncio.create_task(self._checkpoint(self._db), name="wal-checkpoint",
+                                                context=without_event())
 
     async def idle(self) -> None:
         """Wait for a checkpoint in progress, if any."""

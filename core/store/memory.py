@@ -44,6 +44,9 @@ class _StoredAnswer:
     updated_at: datetime
 
 
+_NONE = Usage(0, 0)
+
+
 class InMemoryStore(OpenedInContext):
     def __init__(self, *, clock: Clock = utc_now) -> None:
         self._clock = clock
@@ -95,9 +98,7 @@ class InMemoryStore(OpenedInContext):
     ) -> Turn:
         stored = await self.add_turn(conversation, turn)
         key = (conversation.channel_ref, day)
-        before = self._usage.get(key, Usage(0, 0))
-        self._usage[key] = Usage(before.prompt_tokens + usage.prompt_tokens,
-                                 before.completion_tokens + usage.completion_tokens)
+        self._usage[key] = self._usage.get(key, _NONE) + usage
         return stored
 
     async def recent_turns(
@@ -297,9 +298,21 @@ class InMemoryStore(OpenedInContext):
     # -- usage -------------------------------------------------------------------------
     async def usage(self, channel: ChannelRef, day: date) -> UsageTotals:
         self._check_open()
-        days = [used for (ref, _), used in self._usage.items() if ref == channel]
-        total = Usage(sum(u.prompt_tokens for u in days), sum(u.completion_tokens for u in days))
-        return UsageTotals(self._usage.get((channel, day), Usage(0, 0)), total)
+        return self._totals(lambda ref: ref == channel, day)
+
+    async def workspace_usage(self, channel: ChannelRef, day: date) -> UsageTotals:
+        self._check_open()
+        return self._totals(
+            lambda ref: (ref.platform, ref.workspace) == (channel.platform, channel.workspace), day)
+
+    def _totals(self, counted: Callable[[ChannelRef], bool], day: date) -> UsageTotals:
+        today, total = _NONE, _NONE
+        for (ref, used_on), used in self._usage.items():
+            if counted(ref):
+                total += used
+                if used_on == day:
+                    today += used
+        return UsageTotals(today, total)
 
     # -- helpers -----------------------------------------------------------------------
     def _check_open(self) -> None:
@@ -344,4 +357,5 @@ class InMemoryStore(OpenedInContext):
         self._answers[key] = replace(stored, record=record, updated_at=self._now())
         return True
 
-
+    async def ping(self) -> None:
+        self._check_open()

@@ -300,9 +300,41 @@ _FEEDBACK_AND_PROMPTS = (
     """,
 )
 
+# What answers cost (#16): the tokens a provider read from its prompt cache, those spent
+# reasoning, and the cost at the prices of the time, in billionths of a US dollar (an
+# integer: sums stay exact). They travel on the reply's turn like the rest of its usage.
+_USAGE_DETAILS = (
+    "ALTER TABLE turns ADD COLUMN cached_tokens INTEGER",
+    "ALTER TABLE turns ADD COLUMN reasoning_tokens INTEGER",
+    "ALTER TABLE turns ADD COLUMN cost_nanousd INTEGER",
+    "ALTER TABLE usage_daily ADD COLUMN cached_tokens INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE usage_daily ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE usage_daily ADD COLUMN cost_nanousd INTEGER NOT NULL DEFAULT 0",
+    "DROP TRIGGER turns_count_usage",
+    """
+    CREATE TRIGGER turns_count_usage AFTER INSERT ON turns
+    WHEN NEW.usage_day IS NOT NULL
+    BEGIN
+        INSERT INTO usage_daily
+            (platform, workspace, channel, day, prompt_tokens, completion_tokens,
+             cached_tokens, reasoning_tokens, cost_nanousd)
+        SELECT platform, workspace, channel, NEW.usage_day, NEW.prompt_tokens,
+               NEW.completion_tokens, COALESCE(NEW.cached_tokens, 0),
+               COALESCE(NEW.reasoning_tokens, 0), COALESCE(NEW.cost_nanousd, 0)
+        FROM conversations WHERE id = NEW.conversation_id
+        ON CONFLICT (platform, workspace, channel, day) DO UPDATE SET
+            prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+            completion_tokens = completion_tokens + excluded.completion_tokens,
+            cached_tokens = cached_tokens + excluded.cached_tokens,
+            reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
+            cost_nanousd = cost_nanousd + excluded.cost_nanousd;
+    END
+    """,
+)
+
 MIGRATIONS: tuple[tuple[Statement, ...], ...] = (
     _INITIAL_SCHEMA, _USAGE_ON_REPLY_TURNS, _ANSWER_RECORDS, _IMAGES_AND_FILES, _TOOLS,
-    _FEEDBACK_AND_PROMPTS)
+    _FEEDBACK_AND_PROMPTS, _USAGE_DETAILS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

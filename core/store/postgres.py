@@ -71,6 +71,8 @@ from core.store.values import (
     tool_names_to_json,
     tool_set_from_json,
     tool_set_to_json,
+    usage_from_row,
+    usage_row,
     utc_now,
 )
 from core.store import postgres_migrations
@@ -121,8 +123,9 @@ _LANES = 2
 # -- turns -----------------------------------------------------------------------------
 # The turns and replies stored at once share this statement, one element of each array
 # per turn, in call order ($18): $1..$4 name the conversation, $5 is now, $6..$14 the
-# turn; a reply's usage ($15 day, $16 prompt, $17 completion) is counted in the same
-# statement, both or neither (a plain turn has NULLs there).
+# turn; a reply's usage ($15 day, $16 prompt, $17 completion, $18 cached, $19 reasoning,
+# $20 cost in nano-USD) is counted in the same statement, both or neither (a plain turn
+# has NULLs there).
 #
 # Conversations are read first: an existing one (the usual case) is found without a
 # write. Only new ones are inserted; if another process inserts one at the same moment,
@@ -140,10 +143,12 @@ _ADD_TURNS = """
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
                              $5::timestamptz[], $6::text[], $7::text[], $8::int[], $9::text[],
                              $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
-                             $15::date[], $16::bigint[], $17::bigint[], $18::int[])
+                             $15::date[], $16::bigint[], $17::bigint[], $18::bigint[],
+                             $19::bigint[], $20::bigint[], $21::int[])
             AS r(platform, workspace, channel, thread, now, role, content, tokens,
                  author_id, author_name, event_id, images, tool_calls, tool_call_id, day,
-                 prompt_tokens, completion_tokens, n)),
+                 prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens,
+                 cost_nanousd, n)),
     found AS (
         SELECT id, platform, workspace, channel, thread FROM conversations
         WHERE (platform, workspace, channel, thread) IN (
@@ -169,16 +174,21 @@ _ADD_TURNS = """
         RETURNING id),
     counted AS (
         INSERT INTO usage_daily
-            (platform, workspace, channel, day, prompt_tokens, completion_tokens)
+            (platform, workspace, channel, day, prompt_tokens, completion_tokens,
+             cached_tokens, reasoning_tokens, cost_nanousd)
         SELECT platform, workspace, channel, day, sum(prompt_tokens)::bigint,
-               sum(completion_tokens)::bigint
+               sum(completion_tokens)::bigint, sum(cached_tokens)::bigint,
+               sum(reasoning_tokens)::bigint, sum(cost_nanousd)::bigint
         FROM new
         WHERE day IS NOT NULL AND (SELECT count(*) FROM turn) > 0
         GROUP BY platform, workspace, channel, day
         ORDER BY platform, workspace, channel, day
         ON CONFLICT (platform, workspace, channel, day) DO UPDATE SET
             prompt_tokens = usage_daily.prompt_tokens + excluded.prompt_tokens,
-            completion_tokens = usage_daily.completion_tokens + excluded.completion_tokens)
+            completion_tokens = usage_daily.completion_tokens + excluded.completion_tokens,
+            cached_tokens = usage_daily.cached_tokens + excluded.cached_tokens,
+            reasoning_tokens = usage_daily.reasoning_tokens + excluded.reasoning_tokens,
+            cost_nanousd = usage_daily.cost_nanousd + excluded.cost_nanousd)
     SELECT id FROM turn
 """
 _TURN_COLUMNS = """
@@ -333,15 +343,18 @@ _FEEDBACK_TOTALS = f"""
     WHERE {_CHANNEL_IS}
 """
 # SUM of bigint is numeric in PostgreSQL: cast back, or asyncpg hands out Decimals.
-_USAGE = f"""
-    SELECT
-        COALESCE(SUM(prompt_tokens) FILTER (WHERE day = $4), 0)::bigint,
-        COALESCE(SUM(completion_tokens) FILTER (WHERE day = $4), 0)::bigint,
-        COALESCE(SUM(prompt_tokens), 0)::bigint,
-        COALESCE(SUM(completion_tokens), 0)::bigint
-    FROM usage_daily
-    WHERE {_CHANNEL_IS}
-"""
+# Today's five sums, then all days' five (``usage_from_row``'s order); ``day`` is the
+# parameter holding the day.
+def _usage_sums(day: str, where: str) -> str:
+    columns = ("prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens", "cost_nanousd")
+    today = [f"SUM({c}) FILTER (WHERE day = {day})::bigint" for c in columns]
+    total = [f"SUM({c})::bigint" for c in columns]
+    return f"SELECT {', '.join(today + total)} FROM usage_daily WHERE {where}"
+
+
+_USAGE = _usage_sums("$4", _CHANNEL_IS)
+# A range of the primary key, whose prefix is (platform, workspace).
+_WORKSPACE_USAGE = _usage_sums("$3", "platform = $1 AND workspace = $2")
 # RETURNING gives a row only when this statement inserted it: the first claim.
 _CLAIM_EVENT = """
     INSERT INTO processed_events (platform, event_id, claimed_at) VALUES ($1, $2, $3)
@@ -559,15 +572,14 @@ class PostgresStore(OpenedInContext):
         self._open_pool("add_turn")
         now = self._now()
         return await self._add(
-            _NewTurn(turn, (*_turn_params(conversation, turn, now), None, None, None)))
+            _NewTurn(turn, (*_turn_params(conversation, turn, now), None, *_NO_USAGE)))
 
     async def add_reply(
         self, conversation: ConversationRef, turn: NewTurn, usage: Usage, day: date
     ) -> Turn:
         self._open_pool("add_reply")
         now = self._now()
-        params = (*_turn_params(conversation, turn, now), day, usage.prompt_tokens,
-                  usage.completion_tokens)
+        params = (*_turn_params(conversation, turn, now), day, *usage_row(usage))
         return await self._add(_NewTurn(turn, params))
 
     async def recent_turns(
@@ -775,10 +787,16 @@ class PostgresStore(OpenedInContext):
 
     # -- usage -------------------------------------------------------------------------
     async def usage(self, channel: ChannelRef, day: date) -> UsageTotals:
-        async with self._connection("usage") as db:
-            today_in, today_out, total_in, total_out = await db.fetchrow(
-                _USAGE, *channel_key(channel), day)
-        return UsageTotals(Usage(today_in, today_out), Usage(total_in, total_out))
+        return await self._usage("usage", _USAGE, *channel_key(channel), day)
+
+    async def workspace_usage(self, channel: ChannelRef, day: date) -> UsageTotals:
+        return await self._usage("workspace_usage", _WORKSPACE_USAGE, channel.platform,
+                                 channel.workspace, day)
+
+    async def _usage(self, action: str, sql: str, *params: object) -> UsageTotals:
+        async with self._connection(action) as db:
+            sums = await db.fetchrow(sql, *params)
+        return UsageTotals(usage_from_row(sums[:5]), usage_from_row(sums[5:]))
 
     # -- helpers -----------------------------------------------------------------------
     def _now(self) -> datetime:
@@ -958,10 +976,14 @@ class PostgresStore(OpenedInContext):
         waiting = {n for (n,) in rows}
         return [n in waiting for n in range(len(batch))]
 
+    async def ping(self) -> None:
+        async with self._connection("ping") as connection:
+            await connection.fetchval("SELECT 1")
+
 
 @dataclass(frozen=True, slots=True)
 class _NewTurn:
-    """A turn or reply waiting for its batch: ``_ADD_TURNS``' $1..$17, one per column."""
+    """A turn or reply waiting for its batch: ``_ADD_TURNS``' $1..$20, one per column."""
 
     turn: NewTurn
     params: tuple[Any, ...]
@@ -971,8 +993,11 @@ class _NewTurn:
         return "add_turn" if self.params[14] is None else "add_reply"  # $15, a reply's day
 
 
+_NO_USAGE = (None,) * 5
+
+
 def _add_turns_args(batch: list[_NewTurn]) -> list[list[Any]]:
-    """``_ADD_TURNS``' arrays: one per column ($1..$17), then the call order ($18)."""
+    """``_ADD_TURNS``' arrays: one per column ($1..$20), then the call order ($21)."""
     columns = [list(column) for column in zip(*(new.params for new in batch), strict=True)]
     return [*columns, list(range(len(batch)))]
 

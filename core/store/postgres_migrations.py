@@ -249,8 +249,17 @@ _FEEDBACK_AND_PROMPTS = (
     """,
 )
 
+# What answers cost (#16): cached and reasoning tokens, and the cost at the prices of the
+# time in billionths of a US dollar (an integer: sums stay exact).
+_USAGE_DETAILS = (
+    "ALTER TABLE usage_daily ADD COLUMN cached_tokens bigint NOT NULL DEFAULT 0",
+    "ALTER TABLE usage_daily ADD COLUMN reasoning_tokens bigint NOT NULL DEFAULT 0",
+    "ALTER TABLE usage_daily ADD COLUMN cost_nanousd bigint NOT NULL DEFAULT 0",
+)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    _INITIAL_SCHEMA, _ANSWER_RECORDS, _IMAGES_AND_FILES, _TOOLS, _FEEDBACK_AND_PROMPTS)
+    _INITIAL_SCHEMA, _ANSWER_RECORDS, _IMAGES_AND_FILES, _TOOLS, _FEEDBACK_AND_PROMPTS,
+    _USAGE_DETAILS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

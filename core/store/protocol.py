@@ -200,5 +200,17 @@ class Store(Protocol):
 
     # -- usage -------------------------------------------------------------------------
     async def usage(self, channel: ChannelRef, day: date) -> UsageTotals:
-        """Tokens the channel used on ``day`` and in total."""
+        """What the channel used on ``day`` and in total: tokens (cached and reasoning
+        ones among them) and their cost, as ``add_reply`` counted them."""
+        ...
+
+    async def workspace_usage(self, channel: ChannelRef, day: date) -> UsageTotals:
+        """``usage`` summed over every channel of ``channel``'s workspace (DMs: the
+        platform's channels without a workspace)."""
+        ...
+
+    # -- health ------------------------------------------------------------------------
+    async def ping(self) -> None:
+        """A trip to the database and back (``/readyz``); raises ``StoreError`` when it
+        cannot be reached or the store is closed."""
         ...

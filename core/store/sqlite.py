@@ -74,6 +74,8 @@ from core.store.values import (
     tool_names_to_json,
     tool_set_from_json,
     tool_set_to_json,
+    usage_from_row,
+    usage_row,
     utc_now,
 )
 from core.store import migrations
@@ -129,9 +131,10 @@ _UPSERT_CONVERSATIONS = """
 """
 _TURN_COLUMNS = """
     (conversation_id, role, content, tokens, author_id, author_name, created_at,
-     usage_day, prompt_tokens, completion_tokens, event_id, images, tool_calls, tool_call_id)
+     usage_day, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost_nanousd,
+     event_id, images, tool_calls, tool_call_id)
 """
-_TURN_VALUES = 14
+_TURN_VALUES = 17
 _SEED_TURN = f"INSERT INTO turns {_TURN_COLUMNS} VALUES ({', '.join(['?'] * _TURN_VALUES)})"
 # What a ``Turn`` is decoded from (``_turn_from_row``), in this order.
 _TURN_READ = """
@@ -189,15 +192,21 @@ _PRUNE_IMAGES = f"""
 """
 
 # -- usage, personas, events -------------------------------------------------------------
-_USAGE = """
+# Today's five sums (?1 is the day), then all days' five: ``usage_from_row``'s order.
+_USAGE_SUMS = """
     SELECT
-        COALESCE(SUM(CASE WHEN day = ? THEN prompt_tokens END), 0),
-        COALESCE(SUM(CASE WHEN day = ? THEN completion_tokens END), 0),
-        COALESCE(SUM(prompt_tokens), 0),
-        COALESCE(SUM(completion_tokens), 0)
+        SUM(CASE WHEN day = ?1 THEN prompt_tokens END),
+        SUM(CASE WHEN day = ?1 THEN completion_tokens END),
+        SUM(CASE WHEN day = ?1 THEN cached_tokens END),
+        SUM(CASE WHEN day = ?1 THEN reasoning_tokens END),
+        SUM(CASE WHEN day = ?1 THEN cost_nanousd END),
+        SUM(prompt_tokens), SUM(completion_tokens), SUM(cached_tokens), SUM(reasoning_tokens),
+        SUM(cost_nanousd)
     FROM usage_daily
-    WHERE platform = ? AND workspace = ? AND channel = ?
 """
+_USAGE = _USAGE_SUMS + "WHERE platform = ?2 AND workspace = ?3 AND channel = ?4"
+# A range of the primary key, whose prefix is (platform, workspace).
+_WORKSPACE_USAGE = _USAGE_SUMS + "WHERE platform = ?2 AND workspace = ?3"
 _GET_PERSONA = """
     SELECT system_prompt, name, description, model, temperature, max_tokens, vision, tools,
            suggested_prompts, loading_messages
@@ -754,13 +763,18 @@ class SQLiteStore(OpenedInContext):
 
     # -- usage -------------------------------------------------------------------------
     async def usage(self, channel: ChannelRef, day: date) -> UsageTotals:
-        day_text = day.isoformat()
-        params = (day_text, day_text, *channel_key(channel))
-        async with self._connection("usage") as db:
-            rows = await db.execute_fetchall(_USAGE, params)
+        return await self._usage("usage", _USAGE, (day.isoformat(), *channel_key(channel)))
+
+    async def workspace_usage(self, channel: ChannelRef, day: date) -> UsageTotals:
+        return await self._usage("workspace_usage", _WORKSPACE_USAGE,
+                                 (day.isoformat(), channel.platform, channel.workspace))
+
+    async def _usage(self, action: str, sql: str, params: tuple[str, ...]) -> UsageTotals:
+        async with self._connection(action) as db:
+            rows = await db.execute_fetchall(sql, params)
         # An aggregate without GROUP BY always yields exactly one row.
-        ((today_in, today_out, total_in, total_out),) = rows
-        return UsageTotals(Usage(today_in, today_out), Usage(total_in, total_out))
+        ((*sums,),) = rows
+        return UsageTotals(usage_from_row(sums[:5]), usage_from_row(sums[5:]))
 
     # -- helpers -----------------------------------------------------------------------
     def _now(self) -> datetime:
@@ -792,7 +806,14 @@ class SQLiteStore(OpenedInContext):
             if self._path != _MEMORY:
                 Path(self._path).parent.mkdir(parents=True, exist_ok=True)
             # isolation_level=None: sqlite3 opens no transactions of its own; ours are explicit.
-            db = await aiosqlite.connect(self._path, isolation_level=None)
+            connecting = aiosqlite.connect(self._path, isolation_level=None)
+            try:
+                db = await connecting
+            except BaseException:
+                # aiosqlite stops its thread without waiting for it; wait, or the thread
+                # reports to a loop that may be closed by then (a traceback at start-up).
+                await asyncio.to_thread(getattr(connecting, "_thread", connecting).join, 5)
+                raise
             try:
                 await self._prepare(db)
             except BaseException:
@@ -995,6 +1016,12 @@ class SQLiteStore(OpenedInContext):
         waiting = {index for (index,) in rows}
         return [index in waiting for index in range(len(batch))]
 
+    async def ping(self) -> None:
+        # Through the lock, as every statement: a store held by a long transaction is
+        # not answering, and /readyz should say so.
+        async with self._connection("ping") as db:
+            await db.execute_fetchall("SELECT 1")
+
 
 @contextmanager
 def _translated(action: str) -> Iterator[None]:
@@ -1071,17 +1098,19 @@ def _placeholders(rows: int, columns: int) -> str:
     return ", ".join([row] * rows)
 
 
+_NO_USAGE = (None,) * 5
+
+
 def _turn_row(
     conversation_id: int, turn: NewTurn, created_at: str, usage_day: str | None,
     usage: Usage | None,
 ) -> tuple[Any, ...]:
     # Column order of _TURN_COLUMNS.
-    prompt, completion = (None, None) if usage is None else (usage.prompt_tokens,
-                                                             usage.completion_tokens)
+    counted = _NO_USAGE if usage is None else usage_row(usage)
     # "" (no event, no call) is stored as NULL: such turns stay out of the index
     # ``turns_by_event``, and a turn without tools costs two NULLs.
     return (conversation_id, turn.role, turn.content, turn.tokens, turn.author_id,
-            turn.author_name, created_at, usage_day, prompt, completion,
+            turn.author_name, created_at, usage_day, *counted,
             turn.event_id or None, images_to_json(turn.images),
             tool_calls_to_json(turn.tool_calls), turn.tool_call_id or None)
 

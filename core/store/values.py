@@ -10,19 +10,34 @@ from dataclasses import asdict, fields
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from core.types import ChannelRef, ConversationRef, FileRef, ImageRef, NewTurn, Persona, ToolCall
+from core.types import ChannelRef, ConversationRef, FileRef, ImageRef, NewTurn, Persona, ToolCall, Usage
 
 __all__ = [
     "after", "channel_key", "checked_keep", "conversation_key", "files_from_json",
     "files_to_json", "first_wins", "image_bytes", "images_from_json", "images_to_json",
     "persona_from_json", "persona_to_json", "texts_from_json", "texts_to_json",
     "tool_calls_from_json", "tool_calls_to_json", "tool_names_from_json", "tool_names_to_json",
-    "tool_set_from_json", "tool_set_to_json", "utc_now",
+    "tool_set_from_json", "tool_set_to_json", "usage_from_row", "usage_row", "utc_now",
 ]
 
 _Key = TypeVar("_Key", bound=Hashable)
 # A Persona's fields that hold tuples: JSON gives lists back.
 _PERSONA_TUPLES = ("tools", "suggested_prompts", "loading_messages")
+
+
+# Costs are stored in billionths of a dollar, as integers: sums of many small costs stay exact.
+_NANO = 1_000_000_000
+
+
+def usage_row(usage: Usage) -> tuple[int, int, int, int, int]:
+    """A usage as the stores keep it: prompt, completion, cached, reasoning, cost (nano-USD)."""
+    return (usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens,
+            usage.reasoning_tokens, round(usage.cost_usd * _NANO))
+
+
+def usage_from_row(row: Iterable[int | None]) -> Usage:
+    prompt, completion, cached, reasoning, cost = (int(value or 0) for value in row)
+    return Usage(prompt, completion, cached, reasoning, cost / _NANO)
 
 
 def utc_now() -> datetime:

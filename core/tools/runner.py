@@ -16,14 +16,18 @@ import time
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from core import metrics
 from core.text import scrub
 from core.tools.policy import ToolLimits
 from core.tools.registry import Tool, ToolRegistry
 from core.types import ToolCall
 
-__all__ = ["bounded", "run_calls"]
+__all__ = ["UNKNOWN_TOOL", "bounded", "run_calls"]
 
 log = logging.getLogger(__name__)
+
+# The ``tool`` label of a call to a tool that does not exist.
+UNKNOWN_TOOL = "(unknown)"
 
 
 async def run_calls(
@@ -60,12 +64,15 @@ async def _run(
     tool = registry.get(call.name)
     if tool is None or tool.info.name not in enabled:
         log.info("tool call %s: no such tool here", call.name)
+        # A name the model made up is not a label: labels must stay few.
+        _count(tool.info.name if tool is not None else UNKNOWN_TOOL, "refused")
         return f"error: there is no tool {call.name!r} here; use only the tools you were given"
     name = tool.info.name
     arguments = _arguments(call.arguments)
     if arguments is None:
         log.info("tool %s: arguments are not a JSON object", name)
         log.debug("tool %s: arguments %r", name, call.arguments)
+        _count(name, "error")
         return f"error: the arguments of tool {name!r} must be a JSON object"
     log.debug("tool %s: called with %r", name, arguments)
     started = time.perf_counter()
@@ -80,6 +87,7 @@ async def _call(tool: Tool, name: str, arguments: dict[str, Any], limits: ToolLi
     loop = asyncio.get_running_loop()
     left = deadline - loop.time()
     if left <= 0:
+        _count(name, "timeout")
         return f"error: tool {name!r} was not run: the time for tools in this answer is up"
     cut_by_deadline = left < limits.call_timeout
     try:
@@ -89,15 +97,22 @@ async def _call(tool: Tool, name: str, arguments: dict[str, Any], limits: ToolLi
         if not timer.expired():
             return _failed(name, exc)  # the tool's own timeout, not ours
         log.warning("tool %s: stopped after %.3g s", name, min(left, limits.call_timeout))
+        _count(name, "timeout")
         if cut_by_deadline:
             return f"error: tool {name!r} was stopped: the time for tools in this answer ran out"
         return f"error: tool {name!r} timed out after {limits.call_timeout:g} s"
     except Exception as exc:  # noqa: BLE001 - any failure of a tool is the model's to handle
         return _failed(name, exc)
+    _count(name, "ok")
     return result if isinstance(result, str) else str(result)
 
 
+def _count(tool: str, outcome: str) -> None:
+    metrics.TOOL_CALLS.labels(tool, outcome).inc()
+
+
 def _failed(name: str, exc: Exception) -> str:
+    _count(name, "error")
     # The type at WARNING; the message and traceback (which may quote the arguments) at DEBUG.
     log.warning("tool %s: failed with %s", name, type(exc).__name__)
     log.debug("tool %s: failure", name, exc_info=exc)

@@ -96,7 +96,7 @@ async def test_console_non_admin_cannot_change_the_persona(tmp_path, api):
 async def test_console_model_failure_is_a_friendly_line(tmp_path, api):
     api.script(Fail(500, {"error": {"message": "boom"}}))
     result = await chatwright(tmp_path, env_for(tmp_path, api), "console", stdin="hi\nagain\n")
-    assert result.code == 0
+    assert result.code == 1, result.err
     assert result.out.splitlines() == [
         "[The language model is unavailable right now. Please try again in a minute.]",
         "echo: again",

@@ -1,5 +1,6 @@
-"""``/readyz``: 503 while the bot starts, 200 once its adapters run, 503 again from the
-stop signal on while answers drain; ``/healthz`` says 200 all along."""
+"""``/readyz``: 503 while the bot starts, 200 once its adapters run (naming the parts it
+asked), 503 again from the stop signal on while answers drain; ``/healthz`` says 200 all
+along; with METRICS_PORT, ``/metrics`` is served there only."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ async def test_run_bot_is_ready_only_between_start_and_the_stop_signal(tmp_path:
             _env_file=None, discord_token=discord.token, discord_api_url=discord.api_url,
             discord_gateway_url=discord.gateway_url, openai_api_key="test-key", openai_base_url=model.base_url,
             openai_max_retries=0, database_url=f"sqlite:///{tmp_path / 'chatwright.db'}",
-            http_host="127.0.0.1", http_port=free_port(), shutdown_grace_seconds=10,
+            http_host="127.0.0.1", http_port=free_port(), metrics_port=free_port(), shutdown_grace_seconds=10,
         )
         discord.withhold_ready = True
         stop = asyncio.Event()
@@ -68,6 +69,11 @@ async def test_run_bot_is_ready_only_between_start_and_the_stop_signal(tmp_path:
 
             await discord.release_ready()
             assert await _until(http, "/readyz", 200) == (200, "ready")
+            assert (await http.get("/readyz")).json()["checks"] == {"discord": "ok", "store": "ok"}
+            # METRICS_PORT: /metrics there, not on the public port.
+            assert (await http.get("/metrics")).status_code == 404
+            scraped = await http.get(f"http://127.0.0.1:{settings.metrics_port}/metrics")
+            assert "chatwright_answers_in_flight" in scraped.text
 
             model.script(Answer("a slow answer", delay=1.0))
             discord.send_message(DM_CHANNEL, MEMBER, "question")

@@ -9,7 +9,7 @@ import pytest
 
 from bots.admins import listed_admins
 from bots.logs import RedactSecrets
-from bots.settings import Settings, load_settings
+from bots.settings import InvalidSettings, Settings, load_settings
 from core.errors import ConfigurationError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,3 +125,42 @@ def test_tools_and_plugins_are_read_from_comma_separated_settings(monkeypatch):
     monkeypatch.setenv("PLUGINS", "a.b, c")
     settings = load_settings()
     assert settings.tools_enabled == {"time", "github.search"} and settings.plugins == ("a.b", "c")
+
+
+def test_every_invalid_setting_is_named_at_once_one_line_each(monkeypatch):
+    monkeypatch.setenv("HTTP_PORT", "lots")
+    monkeypatch.setenv("CONTEXT_TOKEN_BUDGET", "12")
+    monkeypatch.setenv("ADMIN_USER_IDS", "U123")
+    with pytest.raises(InvalidSettings) as caught:
+        load_settings()
+    names = [line.split(":")[0] for line in caught.value.problems]
+    assert sorted(names) == ["invalid setting ADMIN_USER_IDS", "invalid setting CONTEXT_TOKEN_BUDGET",
+                             "invalid setting HTTP_PORT"]
+    assert str(caught.value).splitlines() == caught.value.problems
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("ADMIN_USER_IDS", "U123", "'U123' has no platform: write slack:U123"),
+        ("ALLOWED_USER_IDS", "slack:U1,4242", "'4242' has no platform: write slack:4242 or discord:4242"),
+        ("BLOCKED_USER_IDS", "discord:bob", "'discord:bob': Discord ids are digits only"),
+        ("ALLOWED_CHANNEL_IDS", "teams:C1", "'teams:C1': the platform must be slack: or discord:"),
+        ("ALLOWED_CHANNEL_IDS", "slack:c1", "'slack:c1': Slack ids are upper-case letters and digits"),
+        ("ALLOWED_ROLE_IDS", "slack:R1", "'slack:R1': the platform must be discord:"),
+    ],
+)
+def test_id_lists_must_name_the_platform_of_each_id(monkeypatch, name, value, says):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(InvalidSettings) as caught:
+        load_settings()
+    [problem] = caught.value.problems
+    assert problem.startswith(f"invalid setting {name}: ") and says in problem
+
+
+def test_well_formed_id_lists_load(monkeypatch):
+    monkeypatch.setenv("ALLOWED_USER_IDS", "slack:U1,discord:42")
+    monkeypatch.setenv("ALLOWED_ROLE_IDS", "discord:510")
+    monkeypatch.setenv("ALLOWED_CHANNEL_IDS", "slack:C0123ABC")
+    settings = load_settings()
+    assert settings.allowed_user_ids == {"slack:U1", "discord:42"} and settings.allowed_role_ids == {"discord:510"}

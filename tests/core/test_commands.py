@@ -123,6 +123,27 @@ async def test_usage_reports_today_and_total(engine, memory_store):
     assert "5,678 in total" in text
 
 
+async def test_usage_shows_cached_tokens_and_money_and_admins_the_workspace(engine, memory_store):
+    turn = NewTurn("assistant", "a", 1)
+    await memory_store.add_reply(CHANNEL, turn, Usage(1000, 234, cached_tokens=800, cost_usd=0.0031), date(2026, 11, 22))
+    await memory_store.add_reply(CHANNEL, turn, Usage(4000, 444, cost_usd=1.5), date(2026, 11, 21))
+    other = ConversationRef(CHANNEL.platform, CHANNEL.workspace, "C2")
+    await memory_store.add_reply(other, turn, Usage(10, 10, cost_usd=2.0), date(2026, 11, 22))
+
+    text = (await engine.run_command(cmd("usage"))).text
+    assert "1,234 tokens today (1,000 prompt, 800 of them cached + 234 completion), $0.0031," in text
+    assert "5,678 in total, $1.50." in text
+    assert "workspace" not in text and "No prices" not in text
+
+    admin = (await engine.run_command(cmd("usage", admin=True))).text
+    assert "This workspace used 1,254 tokens today" in admin and "in total, $3.50." in admin
+
+
+async def test_usage_without_prices_says_how_to_set_them(engine, memory_store):
+    await memory_store.add_reply(CHANNEL, NewTurn("assistant", "a", 1), Usage(10, 5), date(2026, 11, 22))
+    assert "No prices are set" in (await engine.run_command(cmd("usage"))).text
+
+
 async def test_help_and_unknown_commands(engine):
     text = (await engine.run_command(cmd("help"))).text
     assert "/persona set [--workspace] <text>" in text and "/forget" in text and "/tools enable <name>" in text

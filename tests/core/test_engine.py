@@ -72,8 +72,9 @@ async def test_context_keeps_only_the_newest_turns_that_fit_the_budget(memory_st
     for i in range(10):  # each turn costs 30 tokens + 4 overhead under the estimate
         await memory_store.add_turn(CHANNEL, NewTurn("user", f"{i}" * 90, 30))
     model = ScriptedChatModel(["ok"])
-    # Budget: system (7+4) + new message (1) + room for exactly three old turns (3 * 34).
-    engine = make_engine(memory_store, model, context_token_budget=11 + 1 + 3 * 34 + 10)
+    # Budget: system (7+4) + new message (1) + room for exactly three old turns (3 * 34);
+    # one turn at a time (no block trimming: tests/core/test_engine_prefix.py).
+    engine = make_engine(memory_store, model, context_token_budget=11 + 1 + 3 * 34 + 10, context_trim_share=0)
     await answer(engine, message("x"))
     sent = [m.content for m in model.calls[0][0]]
     assert sent == ["You are the default.", "7" * 90, "8" * 90, "9" * 90, "name-U1: x"]

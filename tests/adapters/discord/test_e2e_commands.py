@@ -26,7 +26,7 @@ async def _result(fake: FakeDiscord, before: int) -> str:
 
 async def test_commands_are_synced_with_the_admin_hint(bot, discord_fake: FakeDiscord) -> None:
     commands = {c["name"]: c for c in discord_fake.synced_commands if c["type"] == 1}  # slash commands
-    assert set(commands) == {"persona", "tools", "forget", "usage", "help"}
+    assert set(commands) == {"persona", "model", "tools", "forget", "usage", "help"}
     assert str(commands["persona"]["default_member_permissions"]) == "32"  # manage_guild
     assert str(commands["forget"]["default_member_permissions"]) == "32"
     assert str(commands["tools"]["default_member_permissions"]) == "32"

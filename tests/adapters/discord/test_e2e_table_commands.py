@@ -54,7 +54,7 @@ async def _result(fake: FakeDiscord, before: int) -> str:
 
 async def test_the_sync_has_the_plugins_command_with_typed_options(bot, discord_fake: FakeDiscord) -> None:
     commands = {c["name"]: c for c in discord_fake.synced_commands if c["type"] == 1}  # slash commands
-    assert list(commands) == ["persona", "tools", "forget", "usage", "help", "deploy"]
+    assert list(commands) == ["persona", "model", "tools", "forget", "usage", "help", "deploy"]
     deploy_ = commands["deploy"]
     assert deploy_["description"] == "Deploy a service"
     assert str(deploy_["default_member_permissions"]) == "32"  # admin=True: offered to managers

@@ -18,7 +18,7 @@ def _table() -> CommandTable:
 
 def test_each_command_of_the_table_but_help_with_a_usage_hint_from_its_options():
     commands = {c["command"]: c for c in build_manifest(commands=_table())["features"]["slash_commands"]}
-    assert list(commands) == ["/persona", "/tools", "/forget", "/usage", "/deploy"]
+    assert list(commands) == ["/persona", "/model", "/tools", "/forget", "/usage", "/deploy"]
     assert commands["/persona"]["usage_hint"] == (
         "show [--workspace] | set [--workspace] <text> | use [--workspace] <concise> | reset [--workspace] | list"
         " | history [--workspace]")
@@ -36,7 +36,7 @@ def test_slack_help_says_how_to_get_it_and_lists_no_help_command():
     text = slack_help(_table())
     assert "  /help " not in text and "/deploy <service>" in text and "/tools enable <name>" in text
     assert text.endswith("Slack keeps /help for itself: for this text, use /persona help, or mention me with help.")
-    assert [s.name for s in slash_commands(_table())] == ["persona", "tools", "forget", "usage", "deploy"]
+    assert [s.name for s in slash_commands(_table())] == ["persona", "model", "tools", "forget", "usage", "deploy"]
 
 
 def test_persona_help_is_help_and_other_names_pass_through():

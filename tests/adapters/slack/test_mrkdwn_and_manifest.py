@@ -54,7 +54,7 @@ def test_socket_manifest_has_exactly_what_chatwright_uses():
     assert manifest["oauth_config"]["scopes"]["bot"] == list(BOT_SCOPES)
     assert settings["event_subscriptions"]["bot_events"] == list(BOT_EVENTS)
     # /help is Slack's own: not in the manifest.
-    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/persona", "/tools", "/forget", "/usage"]
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/persona", "/model", "/tools", "/forget", "/usage"]
 
 
 def test_cli_prints_the_http_manifest(capsys):

@@ -36,12 +36,12 @@ def test_the_table_keeps_one_command_per_name():
     table = CommandTable(builtin_commands())
     table.add(deploy)
     table.add(deploy)  # the same declaration again (imported twice) is harmless
-    assert table.names() == ["persona", "tools", "forget", "usage", "help", "deploy"]
+    assert table.names() == ["persona", "model", "tools", "forget", "usage", "help", "deploy"]
     with pytest.raises(ConfigurationError, match="two commands are called /deploy"):
         table.add(CommandSpec("deploy", "Another", _noop))
     with pytest.raises(ConfigurationError, match="two commands are called /usage"):
         table.add(CommandSpec("usage", "Mine", _noop))
-    assert table.get("DEPLOY") is deploy and "deploy" in table and len(table) == 6
+    assert table.get("DEPLOY") is deploy and "deploy" in table and len(table) == 7
 
 
 def test_help_lists_every_part_of_every_command_with_its_usage():

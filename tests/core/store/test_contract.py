@@ -367,6 +367,31 @@ async def test_usage_is_per_channel_across_its_threads(store: Store) -> None:
     assert (await store.usage(other_channel.channel_ref, DAY)).today == Usage(4, 4)
 
 
+async def test_usage_keeps_cached_and_reasoning_tokens_and_the_cost(store: Store) -> None:
+    answer = NewTurn("assistant", "answer", 1)
+    await store.add_reply(CONVERSATION, answer, Usage(1000, 50, 768, 20, 0.000_123_456), DAY)
+    await store.add_reply(CONVERSATION, answer, Usage(2000, 10, 1920, 0, 0.25), DAY - timedelta(days=1))
+
+    totals = await store.usage(CHANNEL, DAY)
+
+    assert totals.today == Usage(1000, 50, 768, 20, 0.000_123_456)
+    assert totals.total == Usage(3000, 60, 2688, 20, 0.250_123_456)
+
+
+async def test_workspace_usage_sums_the_workspaces_channels_and_no_other(store: Store) -> None:
+    answer = NewTurn("assistant", "answer", 1)
+    await store.add_reply(CONVERSATION, answer, Usage(1, 1, cost_usd=0.5), DAY)
+    await store.add_reply(ConversationRef("slack", "T1", "C2", "t"), answer, Usage(2, 2, cost_usd=1.0), DAY)
+    await store.add_reply(ConversationRef("slack", "T2", "C1", ""), answer, Usage(4, 4), DAY)
+    await store.add_reply(ConversationRef("discord", "T1", "C1", ""), answer, Usage(8, 8), DAY)
+    await store.add_reply(CONVERSATION, answer, Usage(16, 16), DAY - timedelta(days=1))
+
+    totals = await store.workspace_usage(CHANNEL, DAY)
+
+    assert totals.today == Usage(3, 3, cost_usd=1.5)
+    assert totals.total == Usage(19, 19, cost_usd=1.5)
+
+
 async def test_unused_channel_has_zero_usage(store: Store) -> None:
     assert await store.usage(CHANNEL, DAY) == UsageTotals(Usage(0, 0), Usage(0, 0))
 

@@ -287,7 +287,7 @@ async def test_a_version_4_database_is_upgraded_to_keep_feedback_and_prompts(
         await store.record_feedback(Feedback(CHANNEL, "1700000000.000200", "U1", False))
         await store.record_feedback(Feedback(CHANNEL, "1700000000.000200", "U2", True))
         assert await store.feedback_totals(CHANNEL) == FeedbackTotals(1, 1)
-    assert await versions(raw) == list(range(1, migrations.SCHEMA_VERSION + 1)) == [1, 2, 3, 4, 5]
+    assert await versions(raw) == list(range(1, migrations.SCHEMA_VERSION + 1)) == [1, 2, 3, 4, 5, 6]
     assert await raw.fetch("SELECT suggested_prompts, loading_messages FROM personas") == [
         ('["Summarise this"]', '["Thinking\\u2026"]')]
 

@@ -444,7 +444,7 @@ async def test_a_version_5_database_is_upgraded_to_keep_feedback_and_prompts(
         assert await store.feedback_totals(CHANNEL) == FeedbackTotals(1, 1)
 
     check = raw()
-    assert check.execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION == 6
+    assert check.execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION == 7
     assert check.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     async with SQLiteStore(db_path) as store:
         newest, _ = await store.persona_history(CHANNEL, 10)
