@@ -641,13 +641,13 @@ class Engine:
         sink.usage = usage
         turn = NewTurn("assistant", final.text, final.usage.completion_tokens, event_id=message.event_id)
         await self.store.add_reply(message.conversation, turn, usage, self._today())
-        metrics.REPLIES.labels(message.conversation.platform).inc()
+        metrics.child(metrics.REPLIES, message.conversation.platform).inc()
         for kind, tokens in (("prompt", usage.prompt_tokens), ("completion", usage.completion_tokens),
                              ("cached", usage.cached_tokens), ("reasoning", usage.reasoning_tokens)):
             if tokens:
-                metrics.TOKENS.labels(kind).inc(tokens)
+                metrics.child(metrics.TOKENS, kind).inc(tokens)
         if usage.cost_usd:
-            metrics.COST_USD.labels(sink.model).inc(usage.cost_usd)
+            metrics.child(metrics.COST_USD, sink.model).inc(usage.cost_usd)
 
     async def _forget(self, request: CommandRequest) -> int:
         # Waits for a reply in progress, so forgetting never races a half-stored answer.

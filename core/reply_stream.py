@@ -127,11 +127,11 @@ class _Timing:
         self._shown += len(delta)
         if self._shown > len(self._reply.preface) and self._reply.model:
             self._first = True
-            metrics.TIME_TO_FIRST_TOKEN.labels(self._reply.model).observe(time.perf_counter() - self._started)
+            metrics.child(metrics.TIME_TO_FIRST_TOKEN, self._reply.model).observe(time.perf_counter() - self._started)
 
     def ended(self) -> None:
         if self._reply.model:
-            metrics.ANSWER_DURATION.labels(self._reply.model).observe(time.perf_counter() - self._started)
+            metrics.child(metrics.ANSWER_DURATION, self._reply.model).observe(time.perf_counter() - self._started)
 
 
 def where(message: IncomingMessage) -> str:

@@ -22,6 +22,7 @@ one request's cache and nothing else.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 
@@ -32,6 +33,10 @@ __all__ = ["ContextStarts", "stable_window"]
 
 # Conversations whose start is remembered; past that, the least recently used is forgotten.
 _REMEMBERED = 10_000
+
+
+def _minus_id(turn: Turn) -> int:
+    return -turn.id
 
 
 def stable_window(
@@ -47,8 +52,9 @@ def stable_window(
         return list(fitted), None
     if start is not None and fitted and fitted[-1].id <= start <= fitted[0].id:
         # The window from its start still fits: keep the start, even where older turns
-        # would fit too (they would change the prefix).
-        return [turn for turn in fitted if turn.id >= start], start
+        # would fit too (they would change the prefix). Ids fall from newest to oldest:
+        # the turns from the start are a prefix of ``fitted``, found by bisection.
+        return list(fitted[: bisect_right(fitted, -start, key=_minus_id)]), start
     if not overflowed:
         return list(fitted), None  # all of it fits: from the first turn
     # Full: drop old turns in one block, keeping at most (1 - share) of the budget.
