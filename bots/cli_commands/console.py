@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 async def run(args: argparse.Namespace) -> int:
     settings = load_settings()
-    configure_logging("WARNING", settings.secret_values())
+    configure_logging("WARNING", settings.secret_values(), settings.log_format)
     name = args.user or _login_name()
     config = ConsoleConfig(
         user_id=f"console:{name}",
