@@ -26,7 +26,7 @@ from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 
-from core.context import MESSAGE_OVERHEAD
+from core.context import fit_newest
 from core.types import Turn
 
 __all__ = ["ContextStarts", "stable_window"]
@@ -58,13 +58,7 @@ def stable_window(
     if not overflowed:
         return list(fitted), None  # all of it fits: from the first turn
     # Full: drop old turns in one block, keeping at most (1 - share) of the budget.
-    room = budget * (1 - share)
-    kept: list[Turn] = []
-    for turn in fitted:
-        room -= turn.tokens + MESSAGE_OVERHEAD
-        if room < 0:
-            break
-        kept.append(turn)
+    kept, _ = fit_newest(fitted, int(budget * (1 - share)))
     if not kept and fitted:
         kept = [fitted[0]]  # the newest turn fits the budget though not the share: keep it
     return kept, kept[-1].id if kept else None

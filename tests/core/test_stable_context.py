@@ -105,3 +105,18 @@ def test_starts_are_bounded_and_dropped_when_none() -> None:
     assert (starts.get("a"), starts.get("b"), starts.get("c"), len(starts)) == (1, None, 3, 2)
     starts.set("a", None)
     assert starts.get("a") is None and len(starts) == 1
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(sizes=st.lists(st.integers(0, 300), max_size=80), budget=st.integers(-10, 5000))
+def test_fit_newest_takes_the_newest_turns_while_they_fit_and_no_more(sizes: list[int], budget: int) -> None:
+    newest_first = turns(sizes)[::-1]
+    taken, left = fit_newest(newest_first, budget)
+    # The definition, one turn at a time: stop at the first turn that does not fit.
+    expected, room = [], budget
+    for turn in newest_first:
+        if turn.tokens + MESSAGE_OVERHEAD > room:
+            break
+        expected.append(turn)
+        room -= turn.tokens + MESSAGE_OVERHEAD
+    assert (taken, left) == (expected, room)
