@@ -28,7 +28,8 @@ Where tools are enabled (``core/tools/policy.py``), the model may ask for them: 
 calls run (``core/tools/runner.py``), their results go back to the model, and it is
 asked again, a bounded number of times (``ToolLimits``). Meanwhile ``ReplyStream.status``
 says what is going on ("Running time…"), and the stream yields "" whenever it changes
-and every ``STATUS_WAKE`` seconds while tools run, so that a reader can show it.
+and every ``STATUS_WAKE`` seconds while tools run (``core/tool_steps.py``), so that a
+reader can show it.
 
 Errors are ``core.errors`` types; ``core.errors.user_message(exc)`` is what to show.
 """
@@ -74,8 +75,7 @@ from core.threads import ThreadSource
 from core.tokens import RememberingCounter, TokenCounter, default_counter
 from core.tools.policy import ToolLimits, enabled_tools
 from core.tools.registry import ToolRegistry
-from core.tools.runner import run_calls
-from core.tool_steps import STATUS_WAKE, THINKING, TOOLS_EXHAUSTED, Notice, Step, apart, running, with_ids
+from core.tool_steps import THINKING, TOOLS_EXHAUSTED, Notice, Step, apart, run_step, running, store_step, with_ids
 from core.types import (
     ChannelRef,
     ChatMessage,
@@ -452,10 +452,11 @@ class Engine:
             sink.status = running(calls, self.tools)
             yield ""  # the status changed
             results: list[str] = []
-            async for wake in self._run_tools(calls, enabled, deadline, results):
+            async for wake in run_step(calls, self.tools, enabled, self.config.tools, deadline, results):
                 yield wake
             await question
-            await self._store_step(message, step, calls, results)
+            await store_step(self.store, self.counter, message.conversation, message.event_id, step, calls,
+                             results)
             chat.append(ChatMessage("assistant", step.text, (), calls))
             chat.extend(ChatMessage("tool", result, (), (), call.id) for call, result in zip(calls, results))
             sink.status = THINKING
@@ -469,38 +470,6 @@ class Engine:
                 sink.parts.append(notice)
                 yield notice
         sink.status = ""
-
-    async def _run_tools(
-        self, calls: tuple[ToolCall, ...], enabled: frozenset[str], deadline: float, results: list[str]
-    ) -> AsyncIterator[str]:
-        """Run one step's calls, their results into ``results``; yields "" every
-        ``STATUS_WAKE`` seconds meanwhile (see the module docstring)."""
-        running = asyncio.ensure_future(run_calls(calls, self.tools, enabled, self.config.tools, deadline))
-        try:
-            while not running.done():
-                await asyncio.wait((running,), timeout=STATUS_WAKE)
-                if not running.done():
-                    yield ""
-        finally:
-            if not running.done():  # the answer was cancelled or closed: so are its tools
-                running.cancel()
-                await asyncio.gather(running, return_exceptions=True)
-        results.extend(running.result())
-
-    async def _store_step(
-        self, message: IncomingMessage, step: Step, calls: tuple[ToolCall, ...], results: list[str]
-    ) -> None:
-        """Store a tool step: the model's calls (with any text it wrote), then each
-        result. In this order and whole, or the history leaves the step out."""
-        conversation, event = message.conversation, message.event_id
-        assert step.usage is not None
-        await self.store.add_turn(
-            conversation, NewTurn("assistant", step.text, step.usage.completion_tokens, event_id=event,
-                                  tool_calls=calls))
-        for call, result in zip(calls, results):
-            await self.store.add_turn(
-                conversation, NewTurn("tool", result, self.counter.count(result), event_id=event,
-                                      tool_call_id=call.id))
 
     async def _model_stream(
         self, chat: list[ChatMessage], params: ChatParams, sink: ReplyStream

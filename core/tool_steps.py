@@ -1,14 +1,23 @@
-"""The pieces of an answer's tool loop that are not the engine's own: a step, the status
-shown while tools run, and the words for what happened."""
+"""The pieces of an answer's tool loop that are not the engine's own: a step, running
+its calls while the status is shown, storing it, and the words for what happened."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 
+from core.store.protocol import Store
+from core.tokens import TokenCounter
+from core.tools.policy import ToolLimits
 from core.tools.registry import ToolRegistry
-from core.types import ToolCall, Usage
+from core.tools.runner import run_calls
+from core.types import ConversationRef, NewTurn, ToolCall, Usage
 
-__all__ = ["STATUS_WAKE", "THINKING", "TOOLS_EXHAUSTED", "Notice", "Step", "apart", "running", "with_ids"]
+__all__ = [
+    "STATUS_WAKE", "THINKING", "TOOLS_EXHAUSTED", "Notice", "Step", "apart", "run_step", "running",
+    "store_step", "with_ids",
+]
 
 # While tools run, the stream wakes its reader this often (yields ""), so that a status
 # held back by a platform's edit throttle is shown once the throttle allows.
@@ -73,3 +82,38 @@ def running(calls: tuple[ToolCall, ...], registry: ToolRegistry) -> str:
         tool = registry.get(call.name)
         names[tool.info.name if tool is not None else call.name] = None
     return f"Running {', '.join(names)}…"
+
+
+async def run_step(
+    calls: tuple[ToolCall, ...], tools: ToolRegistry, enabled: frozenset[str], limits: ToolLimits,
+    deadline: float, results: list[str],
+) -> AsyncIterator[str]:
+    """Run one step's calls, their results into ``results``; yields "" every
+    ``STATUS_WAKE`` seconds meanwhile, so that the reader can show the status."""
+    calling = asyncio.ensure_future(run_calls(calls, tools, enabled, limits, deadline))
+    try:
+        while not calling.done():
+            await asyncio.wait((calling,), timeout=STATUS_WAKE)
+            if not calling.done():
+                yield ""
+    finally:
+        if not calling.done():  # the answer was cancelled or closed: so are its tools
+            calling.cancel()
+            await asyncio.gather(calling, return_exceptions=True)
+    results.extend(calling.result())
+
+
+async def store_step(
+    store: Store, counter: TokenCounter, conversation: ConversationRef, event_id: str, step: Step,
+    calls: tuple[ToolCall, ...], results: list[str],
+) -> None:
+    """Store a tool step: the model's calls (with any text it wrote), then each result.
+    In this order and whole, or the history leaves the step out."""
+    assert step.usage is not None
+    await store.add_turn(
+        conversation, NewTurn("assistant", step.text, step.usage.completion_tokens, event_id=event_id,
+                              tool_calls=calls))
+    for call, result in zip(calls, results):
+        await store.add_turn(
+            conversation, NewTurn("tool", result, counter.count(result), event_id=event_id,
+                                  tool_call_id=call.id))

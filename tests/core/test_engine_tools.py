@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from core import engine as engine_module
+from core import tool_steps
 from core.engine import Engine, EngineConfig
 from core.tool_steps import THINKING, TOOLS_EXHAUSTED
 from core.model.fake import Calls, ScriptedChatModel
@@ -187,7 +187,7 @@ async def test_the_status_says_which_tools_run_then_clears_when_words_come(memor
 
 
 async def test_the_stream_wakes_its_reader_while_tools_run(memory_store, monkeypatch):
-    monkeypatch.setattr(engine_module, "STATUS_WAKE", 0.01)
+    monkeypatch.setattr(tool_steps, "STATUS_WAKE", 0.01)
     slow = GatedTool("slow")
     model = ScriptedChatModel([asks("slow"), "done"])
     engine = make_engine(memory_store, model, [slow])
@@ -216,7 +216,7 @@ async def test_closing_the_answer_before_its_tools_run_runs_none(memory_store):
 
 
 async def test_closing_the_answer_while_a_tool_waits_cancels_it(memory_store, monkeypatch):
-    monkeypatch.setattr(engine_module, "STATUS_WAKE", 0.01)
+    monkeypatch.setattr(tool_steps, "STATUS_WAKE", 0.01)
     slow = GatedTool("slow")
     engine = make_engine(memory_store, ScriptedChatModel([asks("slow"), "never"]), [slow])
     async with engine.reply(message("go")) as reply:
