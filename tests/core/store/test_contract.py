@@ -519,6 +519,7 @@ EVERY_CALL = {
     "claim_event": lambda s: s.claim_event("slack", "Ev1"),
     "prune_events": lambda s: s.prune_events(60),
     "usage": lambda s: s.usage(CHANNEL, DAY),
+    "workspace_usage": lambda s: s.workspace_usage(CHANNEL, DAY),
 }
 
 
