@@ -94,11 +94,7 @@ class Bot:
 
     async def _serve_metrics(self, settings: Settings) -> None:
         """``/metrics`` alone on METRICS_PORT, so that the public port does not show it."""
-        assert settings.metrics_port is not None
-        if settings.metrics_port == settings.http_port and settings.http_port != 0:
-            raise ConfigurationError(
-                f"METRICS_PORT {settings.metrics_port} is HTTP_PORT too: set it to another port, "
-                "or unset it to serve /metrics on HTTP_PORT")
+        assert settings.metrics_port is not None  # apart from HTTP_PORT: settings checked it
         metrics = HttpServer(settings.http_host, settings.metrics_port, setting="METRICS_PORT", probes=False)
         await metrics.start()
         self._stack.push_async_callback(metrics.stop)

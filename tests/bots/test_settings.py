@@ -164,3 +164,15 @@ def test_well_formed_id_lists_load(monkeypatch):
     monkeypatch.setenv("ALLOWED_CHANNEL_IDS", "slack:C0123ABC")
     settings = load_settings()
     assert settings.allowed_user_ids == {"slack:U1", "discord:42"} and settings.allowed_role_ids == {"discord:510"}
+
+
+def test_metrics_port_must_be_apart_from_http_port_but_two_free_ports_are_fine(monkeypatch):
+    monkeypatch.setenv("HTTP_PORT", "3000")
+    monkeypatch.setenv("METRICS_PORT", "3000")
+    with pytest.raises(InvalidSettings) as caught:
+        load_settings()
+    [problem] = caught.value.problems
+    assert problem.startswith("invalid setting METRICS_PORT: is HTTP_PORT too")
+    monkeypatch.setenv("HTTP_PORT", "0")
+    monkeypatch.setenv("METRICS_PORT", "0")
+    assert load_settings().metrics_port == 0
