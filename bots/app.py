@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from bots.aiohttp_transport import AiohttpTransport
-from bots.models_file import default_provider, hosted, load_catalog, missing_key, provider_api_key
+from bots.models_file import default_provider, load_catalog, missing_key, provider_api_key
 from bots.settings import Settings
 from core.attachments import AttachmentLimits
 from core.engine import Engine, EngineConfig
@@ -77,7 +77,7 @@ def routing_model(settings: Settings, catalog: ModelCatalog, client: httpx.Async
     """
     for provider in catalog.providers.values():
         problem = missing_key(settings, provider)
-        if problem and hosted(provider):
+        if problem and provider.hosted:
             raise ConfigurationError(problem)
         if problem:
             logger.warning("%s; its requests go without a key", problem)

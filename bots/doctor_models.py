@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bots.app import provider_model
 from bots.doctor_check import Check
-from bots.models_file import hosted, load_catalog, missing_key
+from bots.models_file import load_catalog, missing_key
 from bots.settings import Settings
 from core.errors import ChatwrightError
 from core.model.catalog import DEFAULT_PROVIDER, ModelCatalog, Provider
@@ -28,7 +28,7 @@ def catalog_or_failure(settings: Settings) -> tuple[ModelCatalog | None, list[Ch
 async def provider_check(settings: Settings, catalog: ModelCatalog, provider: Provider) -> Check:
     name = chat_check_name(provider)
     problem = missing_key(settings, provider)
-    if problem is not None and hosted(provider):
+    if problem is not None and provider.hosted:
         return Check(name, "fail", problem)
     where = f"{provider.base_url.rstrip('/')}/models"
     try:

@@ -23,7 +23,7 @@
 
 Every mistake is one ``ConfigurationError`` naming the file, the table and the key. A
 key that is not set is no error here: ``missing_key`` says it, the start refuses it
-only for an API that needs one (``hosted``), doctor reports it.
+only for an API that needs one (``Provider.hosted``), doctor reports it.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from bots.settings import Settings
 from core.errors import ConfigurationError
 from core.model.catalog import DEFAULT_PROVIDER, ModelCatalog, ModelInfo, Prices, Provider
 
-__all__ = ["default_provider", "hosted", "load_catalog", "missing_key", "provider_api_key", "provider_secrets"]
+__all__ = ["default_provider", "load_catalog", "missing_key", "provider_api_key", "provider_secrets"]
 
 _TOP_KEYS = ("default_model", "models", "providers")
 _PROVIDER_KEYS = ("api_key_env", "api_type", "api_version", "base_url")
@@ -86,21 +86,15 @@ def provider_api_key(settings: Settings, provider: Provider) -> str | None:
     return os.environ.get(provider.api_key_env) or _dotenv().get(provider.api_key_env) or None
 
 
-def hosted(provider: Provider) -> bool:
-    """An API that always needs a key: OpenAI's or Azure's."""
-    host = (urlsplit(provider.base_url).hostname or "").lower()
-    return provider.api_type == "azure" or host == "api.openai.com"
-
-
 def missing_key(settings: Settings, provider: Provider) -> str | None:
     """What is wrong with the provider's key, in one line; None when nothing is."""
     if provider_api_key(settings, provider) is not None:
         return None
     if provider.name == DEFAULT_PROVIDER:
-        return f"OPENAI_API_KEY is not set, and {provider.base_url} needs a key" if hosted(provider) else None
+        return f"OPENAI_API_KEY is not set, and {provider.base_url} needs a key" if provider.hosted else None
     if provider.api_key_env is not None:
         return f"provider '{provider.name}': {provider.api_key_env} is not set (api_key_env in {settings.models_file})"
-    if hosted(provider):
+    if provider.hosted:
         return f"provider '{provider.name}': {provider.base_url} needs a key: set api_key_env in {settings.models_file}"
     return None
 

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from typing_extensions import Annotated
 
 from core.errors import ConfigurationError
+from core.model.catalog import DEFAULT_PROVIDER, Provider
 
 __all__ = ["InvalidSettings", "Settings", "load_settings"]
 
@@ -249,8 +250,7 @@ class Settings(BaseSettings):
         """OPENAI_VISION, or its default for the API and model configured."""
         if self.openai_vision is not None:
             return self.openai_vision
-        host = (urlsplit(self.openai_base_url).hostname or "").lower()
-        hosted = self.openai_api_type == "azure" or host == "api.openai.com"
+        hosted = Provider(DEFAULT_PROVIDER, self.openai_base_url, self.openai_api_type).hosted
         return hosted and not self.openai_model.startswith("gpt-3.5")
 
     @property

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
+from urllib.parse import urlsplit
 
 __all__ = ["DEFAULT_PROVIDER", "Prices", "Provider", "ModelInfo", "ModelCatalog"]
 
@@ -32,6 +33,12 @@ class Provider:
     api_type: ApiType = "openai"
     api_key_env: str | None = None
     api_version: str = "2024-10-21"
+
+    @property
+    def hosted(self) -> bool:
+        """OpenAI's or Azure's API: it always needs a key, and its models take images."""
+        host = (urlsplit(self.base_url).hostname or "").lower()
+        return self.api_type == "azure" or host == "api.openai.com"
 
 
 @dataclass(frozen=True, slots=True)

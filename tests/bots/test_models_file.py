@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bots.models_file import hosted, load_catalog, missing_key, provider_api_key, provider_secrets
+from bots.models_file import load_catalog, missing_key, provider_api_key, provider_secrets
 from bots.settings import Settings
 from core.errors import ConfigurationError
 from core.model.catalog import DEFAULT_PROVIDER, ModelInfo, Prices, Provider
@@ -178,7 +178,7 @@ def test_a_missing_key_is_said_and_hosted_apis_are_told_apart(tmp_path, monkeypa
     path = tmp_path / "models.toml"
 
     assert missing_key(s, catalog.providers["local"]) == f"provider 'local': LOCAL_KEY is not set (api_key_env in {path})"
-    assert not hosted(catalog.providers["local"]) and hosted(catalog.providers["azure"])
+    assert not catalog.providers["local"].hosted and catalog.providers["azure"].hosted
     assert missing_key(s, catalog.providers["default"]) == (
         "OPENAI_API_KEY is not set, and https://api.openai.com/v1 needs a key")
     local_default = load_catalog(settings(tmp_path, openai_base_url="http://127.0.0.1:9/v1")).providers["default"]
